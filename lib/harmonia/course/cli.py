@@ -1,0 +1,235 @@
+"""``python -m harmonia.course COMMAND``: the course's notebook and teacher tools.
+
+Commands
+--------
+execute NOTEBOOK...     run each notebook (fast mode, this environment), store outputs, strip volatile metadata
+student NOTEBOOK...     write the student version (solutions -> stubs, outputs cleared) under build/student/
+nbgrader NOTEBOOK...    write an nbgrader source notebook under build/nbgrader/source/NN_slug/
+timings [NOTEBOOK...]   execute and time chapters against their 90 s budget (--last: read the last test run;
+                        --record: store the measured times in chapters/manifest.toml)
+hygiene [NOTEBOOK...]   list every rule a stored chapter breaks
+readme [--check]        regenerate (or check) the README's chapter table from the manifest
+lab                     start JupyterLab on chapter 00 (no browser without a display; prints the URL)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from harmonia.course import notebooks as nbtools
+from harmonia.course.manifest import ManifestError, find_manifest, load_manifest, repo_root
+from harmonia.course.readme import readme_table_problems, render_readme
+
+BUDGET_S = 90.0
+
+
+def _root() -> Path:
+    root = repo_root()
+    if root is None:
+        raise SystemExit("error: this command needs the course repository (chapters/, lib/) beside the package")
+    return root
+
+
+def _chapter_paths(args: list[str]) -> list[Path]:
+    if args:
+        paths = [Path(a) for a in args]
+    else:
+        root = _root()
+        paths = [root / "chapters" / ch.file for ch in load_manifest() if ch.ready]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise SystemExit(f"error: NOTEBOOK: expected existing .ipynb files, got missing {missing}")
+    return paths
+
+
+def cmd_execute(ns: argparse.Namespace) -> int:
+    for path in _chapter_paths(ns.notebooks):
+        try:
+            _, seconds = nbtools.execute_notebook(path, timeout=ns.timeout)
+        except nbtools.NotebookError as err:
+            print(f"FAILED {path}: {err}", file=sys.stderr)
+            return 1
+        problems = nbtools.hygiene_problems(path) if re.fullmatch(r"\d\d_.*", path.name) else []
+        print(f"executed {path} in {seconds:.1f} s" + ("" if not problems else f"; {len(problems)} hygiene problems:"))
+        for p in problems:
+            print(f"  - {p}")
+    return 0
+
+
+def _out_dir(ns: argparse.Namespace, default: str) -> Path:
+    if ns.out:
+        return Path(ns.out)
+    root = repo_root()
+    return (root if root is not None else Path.cwd()) / "build" / default
+
+
+def cmd_student(ns: argparse.Namespace) -> int:
+    out_dir = _out_dir(ns, "student")
+    for path in _chapter_paths(ns.notebooks):
+        nb = nbtools.student_notebook(nbtools.read_notebook(path))
+        target = nbtools.write_notebook(nb, out_dir / path.name)
+        print(f"wrote {target}")
+    return 0
+
+
+def cmd_nbgrader(ns: argparse.Namespace) -> int:
+    out_dir = _out_dir(ns, "nbgrader/source")
+    for path in _chapter_paths(ns.notebooks):
+        chapter_id = nbtools.chapter_id_of(path)
+        nb = nbtools.nbgrader_notebook(nbtools.read_notebook(path), chapter_id)
+        target = nbtools.write_notebook(nb, out_dir / path.stem / path.name)
+        print(f"wrote {target}")
+    return 0
+
+
+def _record_seconds(manifest: Path, chapter_id: str, seconds: float) -> None:
+    """Set ``fast_seconds`` of one chapter in the manifest file, keeping everything else as written."""
+    text = manifest.read_text(encoding="utf-8")
+    blocks = re.split(r"(?m)^(?=\[\[chapters\]\])", text)
+    for k, block in enumerate(blocks):
+        if re.search(rf'(?m)^id = "{chapter_id}"\s*$', block):
+            line = f"fast_seconds = {seconds:.1f}"
+            if re.search(r"(?m)^fast_seconds = .*$", block):
+                block = re.sub(r"(?m)^fast_seconds = .*$", line, block, count=1)
+            else:
+                block = re.sub(r"(?m)^(fast_budget_s = .*)$", rf"\1\n{line}", block, count=1)
+            blocks[k] = block
+            manifest.write_text("".join(blocks), encoding="utf-8")
+            return
+    raise SystemExit(f"error: chapter {chapter_id} is not in {manifest}")
+
+
+def cmd_timings(ns: argparse.Namespace) -> int:
+    rows: list[tuple[str, float]] = []
+    if ns.last:
+        path = _root() / "build" / "nbval-timings.json"
+        if not path.is_file():
+            raise SystemExit(f"error: --last: expected {path} from a previous `make test`, found none")
+        rows = sorted(json.loads(path.read_text()).items())
+    else:
+        for nb in _chapter_paths(ns.notebooks):
+            _, seconds = nbtools.execute_notebook(nb, write=False, timeout=ns.timeout)
+            rows.append((str(nb), seconds))
+    over = 0
+    print(f"{'notebook':<48} {'seconds':>8}  budget")
+    for name, seconds in rows:
+        flag = "ok" if seconds <= BUDGET_S else "OVER"
+        over += seconds > BUDGET_S
+        print(f"{name:<48} {seconds:8.1f}  {BUDGET_S:.0f} s {flag}")
+        if ns.record:
+            _record_seconds(find_manifest(), nbtools.chapter_id_of(name), seconds)
+    if ns.record:
+        print("recorded in the manifest; run `python -m harmonia.course readme` to update the README table")
+    return 1 if over else 0
+
+
+def cmd_hygiene(ns: argparse.Namespace) -> int:
+    bad = 0
+    for path in _chapter_paths(ns.notebooks):
+        problems = nbtools.hygiene_problems(path)
+        print(f"{path}: {'clean' if not problems else f'{len(problems)} problems'}")
+        for p in problems:
+            print(f"  - {p}")
+        bad += bool(problems)
+    return 1 if bad else 0
+
+
+def cmd_readme(ns: argparse.Namespace) -> int:
+    readme = _root() / "README.md"
+    chapters = load_manifest()
+    if ns.check:
+        problems = readme_table_problems(readme, chapters)
+        for p in problems:
+            print(p)
+        return 1 if problems else 0
+    readme.write_text(render_readme(readme.read_text(encoding="utf-8"), chapters), encoding="utf-8")
+    print(f"updated the chapter table of {readme}")
+    return 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def lab_command(root: Path, port: int, token: str, open_browser: bool) -> list[str]:
+    """The JupyterLab command line ``lab`` runs (served from the repository root, chapter 00 open)."""
+    cmd = [
+        sys.executable, "-m", "jupyterlab", "chapters/00_start_here.ipynb",
+        f"--ServerApp.root_dir={root}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+    ]
+    if not open_browser:
+        cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    return cmd
+
+
+def cmd_lab(ns: argparse.Namespace) -> int:
+    root = _root()
+    has_display = sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    open_browser = has_display and not ns.no_browser
+    port = ns.port or _free_port()
+    token = ns.token or secrets.token_hex(16)
+    url = f"http://127.0.0.1:{port}/lab/tree/chapters/00_start_here.ipynb?token={token}"
+    print(f"Harmonia: JupyterLab on chapter 00 at\n    {url}\n(Ctrl-C to stop)", flush=True)
+    env = {**os.environ, **{k: v for k, v in nbtools.NOTEBOOK_ENV.items() if k != "HARMONIA_MODE"}}
+    return subprocess.call(lab_command(root, port, token, open_browser), cwd=root, env=env)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harmonia.course", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("execute", help="execute notebooks and store their outputs")
+    p.add_argument("notebooks", nargs="+")
+    p.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    p.set_defaults(func=cmd_execute)
+    p = sub.add_parser("student", help="write student versions (solutions replaced by stubs)")
+    p.add_argument("notebooks", nargs="+")
+    p.add_argument("--out", help="output folder (default build/student)")
+    p.set_defaults(func=cmd_student)
+    p = sub.add_parser("nbgrader", help="write nbgrader source notebooks")
+    p.add_argument("notebooks", nargs="+")
+    p.add_argument("--out", help="output folder (default build/nbgrader/source)")
+    p.set_defaults(func=cmd_nbgrader)
+    p = sub.add_parser("timings", help="fast-mode wall time of chapters against the 90 s budget")
+    p.add_argument("notebooks", nargs="*", help="default: every ready chapter")
+    p.add_argument("--last", action="store_true", help="read the times of the last `make test`")
+    p.add_argument("--record", action="store_true", help="store the times in chapters/manifest.toml")
+    p.add_argument("--timeout", type=int, default=600)
+    p.set_defaults(func=cmd_timings)
+    p = sub.add_parser("hygiene", help="check stored chapters against the notebook rules")
+    p.add_argument("notebooks", nargs="*", help="default: every ready chapter")
+    p.set_defaults(func=cmd_hygiene)
+    p = sub.add_parser("readme", help="regenerate the README's chapter table from the manifest")
+    p.add_argument("--check", action="store_true", help="only check; exit 1 when out of date")
+    p.set_defaults(func=cmd_readme)
+    p = sub.add_parser("lab", help="start JupyterLab on chapter 00")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--token", default="")
+    p.add_argument("--no-browser", action="store_true")
+    p.set_defaults(func=cmd_lab)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    ns = build_parser().parse_args(argv)
+    try:
+        return int(ns.func(ns) or 0)
+    except (nbtools.NotebookError, ManifestError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+__all__ = ["main", "build_parser", "lab_command"]

@@ -1,0 +1,260 @@
+"""Chapter 00 (start here): gradient descent on a 2-D quadratic, the prerequisite map, a timing.
+
+The quadratic is :math:`f(x) = \\tfrac12 x^\\top A x - b^\\top x` with a symmetric positive
+definite Hessian :math:`A`. Gradient descent with a constant step :math:`\\eta`,
+
+.. math:: x_{t+1} = x_t - \\eta\\,\\nabla f(x_t),\\qquad \\nabla f(x) = Ax - b,
+
+moves the error :math:`e_t = x_t - x^\\star` (with :math:`x^\\star = A^{-1}b`) by the linear map
+:math:`e_{t+1} = (I - \\eta A)\\,e_t`. It converges iff the spectral radius
+:math:`\\rho(\\eta) = \\max_i |1 - \\eta\\lambda_i|` is below one, i.e. iff
+:math:`0 < \\eta < 2/\\lambda_{\\max}`; the best constant step is
+:math:`\\eta^\\star = 2/(\\lambda_{\\min}+\\lambda_{\\max})`, with
+:math:`\\rho(\\eta^\\star) = (\\kappa-1)/(\\kappa+1)`, :math:`\\kappa = \\lambda_{\\max}/\\lambda_{\\min}`.
+
+Used in: chapter 00 (the widget demo, its exercises and its claims table).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from harmonia.config import check_positive, check_tensor
+from harmonia.course.manifest import Chapter
+
+__all__ = [
+    "rotated_quadratic",
+    "quadratic_value",
+    "quadratic_grad",
+    "gradient_descent",
+    "contraction_factor",
+    "optimal_step_size",
+    "plot_gradient_descent",
+    "prerequisite_depths",
+    "prerequisite_map",
+    "time_matmul",
+]
+
+
+def rotated_quadratic(kappa: float, angle_deg: float = 30.0, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+    """A 2-D quadratic with eigenvalues ``1`` and ``1/kappa``, eigenvectors rotated by ``angle_deg``.
+
+    Returns
+    -------
+    A : (2, 2) tensor
+        Symmetric positive definite Hessian, :math:`A = R\\,\\mathrm{diag}(1, 1/\\kappa)\\,R^\\top`.
+    b : (2,) tensor
+        Chosen so that the minimiser is :math:`x^\\star = (0.5, -0.25)`.
+    """
+    kappa = check_positive(kappa, "kappa")
+    if kappa < 1:
+        raise ValueError(f"kappa: expected a condition number >= 1, got {kappa}")
+    t = math.radians(angle_deg)
+    rot = torch.tensor([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]], dtype=dtype)
+    A = rot @ torch.diag(torch.tensor([1.0, 1.0 / kappa], dtype=dtype)) @ rot.T
+    x_star = torch.tensor([0.5, -0.25], dtype=dtype)
+    return A, A @ x_star
+
+
+def _check_quadratic(A: torch.Tensor, b: torch.Tensor) -> None:
+    check_tensor(A, "A", ndim=2, dtype="real")
+    n = A.shape[0]
+    check_tensor(A, "A", shape=(n, n), dtype="real")
+    check_tensor(b, "b", shape=(n,), dtype="real", like=A)
+
+
+def quadratic_value(A: torch.Tensor, b: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """:math:`f(x) = \\tfrac12 x^\\top A x - b^\\top x` for a batch of points.
+
+    Parameters
+    ----------
+    A : (n, n) symmetric tensor
+    b : (n,) tensor
+    x : (..., n) tensor
+
+    Returns
+    -------
+    (...) tensor
+    """
+    _check_quadratic(A, b)
+    check_tensor(x, "x", shape=("...", A.shape[0]), like=A)
+    return 0.5 * torch.einsum("...i,ij,...j->...", x, A, x) - x @ b
+
+
+def quadratic_grad(A: torch.Tensor, b: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """:math:`\\nabla f(x) = Ax - b` (``A`` symmetric) for a batch of points.
+
+    Parameters
+    ----------
+    A : (n, n) symmetric tensor
+    b : (n,) tensor
+    x : (..., n) tensor
+
+    Returns
+    -------
+    (..., n) tensor
+    """
+    _check_quadratic(A, b)
+    check_tensor(x, "x", shape=("...", A.shape[0]), like=A)
+    return x @ A.T - b
+
+
+def gradient_descent(A: torch.Tensor, b: torch.Tensor, x0: torch.Tensor, lr: float, steps: int) -> torch.Tensor:
+    """Iterates of gradient descent :math:`x_{t+1} = x_t - \\eta (A x_t - b)`.
+
+    Parameters
+    ----------
+    A, b : the quadratic (see :func:`quadratic_grad`)
+    x0 : (..., n) tensor
+        Starting point(s).
+    lr : float
+        The step :math:`\\eta > 0`.
+    steps : int
+        Number of steps.
+
+    Returns
+    -------
+    (steps + 1, ..., n) tensor
+        ``x_0, ..., x_steps``.
+    """
+    lr = check_positive(lr, "lr")
+    steps = check_positive(steps, "steps", integer=True, allow_zero=True)
+    xs = [x0]
+    x = x0
+    for _ in range(steps):
+        x = x - lr * quadratic_grad(A, b, x)
+        xs.append(x)
+    return torch.stack(xs)
+
+
+def contraction_factor(A: torch.Tensor, lr: float) -> float:
+    """Spectral radius :math:`\\rho(\\eta) = \\max_i |1 - \\eta\\lambda_i(A)|` of the error map."""
+    lr = check_positive(lr, "lr")
+    check_tensor(A, "A", ndim=2, dtype="real")
+    eig = torch.linalg.eigvalsh(A)
+    return float((1 - lr * eig).abs().max())
+
+
+def optimal_step_size(A: torch.Tensor) -> float:
+    """The constant step minimising :math:`\\rho(\\eta)`: :math:`\\eta^\\star = 2/(\\lambda_{\\min}+\\lambda_{\\max})`.
+
+    Parameters
+    ----------
+    A : (n, n) symmetric positive definite tensor
+    """
+    check_tensor(A, "A", ndim=2, dtype="real")
+    eig = torch.linalg.eigvalsh(A)
+    if float(eig[0]) <= 0:
+        raise ValueError(f"A: expected a positive definite matrix, got smallest eigenvalue {float(eig[0]):.3g}")
+    return float(2.0 / (eig[0] + eig[-1]))
+
+
+def plot_gradient_descent(lr: float = 1.0, kappa: float = 10.0, steps: int = 30) -> Figure:
+    """The chapter-00 widget's callback: GD paths on the contours and the error decay.
+
+    Left: contours of :math:`f` with the path from :math:`x_0=(-1.5, 1.5)`. Right:
+    :math:`f(x_t)-f^\\star` on a log scale with the predicted envelope
+    :math:`\\rho(\\eta)^{2t}\\,(f(x_0)-f^\\star)`.
+    """
+    A, b = rotated_quadratic(kappa)
+    x0 = torch.tensor([-1.5, 1.5], dtype=A.dtype)
+    path = gradient_descent(A, b, x0, lr, steps)
+    x_star = torch.linalg.solve(A, b)
+    f_star = quadratic_value(A, b, x_star)
+    gap = (quadratic_value(A, b, path) - f_star).clamp_min(1e-300)
+    rho = contraction_factor(A, lr)
+
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9.0, 3.8))
+    g = torch.linspace(-2.0, 2.0, 121, dtype=A.dtype)
+    X, Y = torch.meshgrid(g, g, indexing="xy")
+    Z = quadratic_value(A, b, torch.stack([X, Y], dim=-1)) - f_star
+    ax0.contour(X.numpy(), Y.numpy(), Z.numpy(), levels=np.geomspace(1e-3, 4.0, 12), colors="0.6", linewidths=0.8)
+    shown = path.clamp(-2.0, 2.0).numpy()
+    ax0.plot(shown[:, 0], shown[:, 1], "o-", ms=3, lw=1.2, label=f"GD, $\\eta$={lr:.3g}")
+    ax0.plot([float(x_star[0])], [float(x_star[1])], "*", ms=12, color="#D55E00", label="minimiser $x^\\star$")
+    ax0.set(xlim=(-2, 2), ylim=(-2, 2), xlabel="$x_1$", ylabel="$x_2$", title=f"Paths on the contours ($\\kappa$={kappa:.3g})")
+    ax0.set_aspect("equal")
+    ax0.legend(loc="lower left")
+    t = np.arange(steps + 1)
+    ax1.semilogy(t, gap.numpy(), "o-", ms=3, label="$f(x_t)-f^\\star$")
+    with np.errstate(over="ignore"):
+        envelope = float(gap[0]) * rho ** (2.0 * t)
+    ax1.semilogy(t, np.minimum(envelope, 1e300), "--", color="0.3", label=f"$\\rho^{{2t}}$ bound, $\\rho$={rho:.3f}")
+    ax1.set(xlabel="step $t$", ylabel="optimality gap", title="Convergence" if rho < 1 else "Divergence ($\\rho \\geq 1$)")
+    ax1.legend()
+    return fig
+
+
+def prerequisite_depths(chapters: Sequence[Chapter]) -> dict[str, int]:
+    """Depth of each chapter in the prerequisite graph: 0 for roots, else 1 + max over prerequisites."""
+    depth: dict[str, int] = {}
+    for ch in chapters:  # the manifest lists prerequisites before the chapters that need them
+        depth[ch.id] = 1 + max((depth[p] for p in ch.prerequisites), default=-1)
+    return depth
+
+
+def prerequisite_map(chapters: Sequence[Chapter]) -> Figure:
+    """The course's prerequisite graph, one column per depth, arrows from prerequisite to chapter."""
+    depth = prerequisite_depths(chapters)
+    columns: dict[int, list[Chapter]] = {}
+    for ch in chapters:
+        columns.setdefault(depth[ch.id], []).append(ch)
+    pos: dict[str, tuple[float, float]] = {}
+    height = max(len(col) for col in columns.values())
+    for d, col in columns.items():
+        for i, ch in enumerate(col):
+            pos[ch.id] = (3.2 * d, (height - 1) / 2 - i + (len(col) - 1) / 2 - (height - 1) / 2)
+    fig, ax = plt.subplots(figsize=(11.0, 5.6))
+    for ch in chapters:
+        x1, y1 = pos[ch.id]
+        for p in ch.prerequisites:
+            x0, y0 = pos[p]
+            ax.annotate("", xy=(x1 - 1.1, y1), xytext=(x0 + 1.1, y0),
+                        arrowprops={"arrowstyle": "->", "color": "0.55", "lw": 0.8})
+    for ch in chapters:
+        x, y = pos[ch.id]
+        label = ch.title if len(ch.title) <= 26 else ch.title[:25] + "…"
+        face = "#CFE8F7" if ch.ready else "#F2F2F2"
+        ax.text(x, y, f"{ch.id}  {label}", ha="center", va="center", fontsize=8,
+                bbox={"boxstyle": "round,pad=0.3", "fc": face, "ec": "#0072B2" if ch.ready else "0.6"})
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    ax.set(xlim=(min(xs) - 1.5, max(xs) + 1.5), ylim=(min(ys) - 0.8, max(ys) + 0.8))
+    ax.set_title("Prerequisite map (blue: ready, grey: planned); read left to right")
+    ax.axis("off")
+    return fig
+
+
+def time_matmul(n: int = 512, repeats: int = 5, devices: Sequence[str] | None = None) -> list[tuple[str, float]]:
+    """Median wall time (ms) of an ``n x n`` float32 matrix product on each device.
+
+    ``devices`` defaults to ``["cpu"]`` plus ``"cuda"`` when available. Timing numbers depend on
+    the machine: chapters show them in cells that nbval ignores.
+    """
+    n = check_positive(n, "n", integer=True)
+    repeats = check_positive(repeats, "repeats", integer=True)
+    if devices is None:
+        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    out = []
+    for dev in devices:
+        gen = torch.Generator(device="cpu").manual_seed(0)
+        a = torch.randn(n, n, generator=gen).to(dev)
+        b = torch.randn(n, n, generator=gen).to(dev)
+        times = []
+        for _ in range(repeats + 1):  # the first run warms up
+            if dev.startswith("cuda"):
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            _ = a @ b
+            if dev.startswith("cuda"):
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+        out.append((dev, 1e3 * float(np.median(times[1:]))))
+    return out

@@ -1,0 +1,22 @@
+"""Layer 1: data. The dataset registry (``datasets/registry.toml``) and, chapter by chapter,
+procedural generators. Nothing here downloads anything."""
+
+from harmonia.data.registry import (
+    DatasetEntry,
+    DatasetError,
+    dataset_path,
+    datasets_dir,
+    file_sha256,
+    load_npz,
+    read_registry,
+)
+
+__all__ = [
+    "DatasetEntry",
+    "DatasetError",
+    "dataset_path",
+    "datasets_dir",
+    "file_sha256",
+    "load_npz",
+    "read_registry",
+]
