@@ -56,7 +56,7 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = "# YOUR CODE HERE\nreturn None"
 
 _CHECK_CELL = re.compile(r'^(?P<target>\w+)\s*=\s*check\(\s*"(?P<id>\d\d\.\d+)"\s*,\s*(?P<fn>\w+)\s*\)\s*$')
-_SETUP_CALL = re.compile(r'^setup\(\s*"(?P<id>\d\d)"\s*(,[^)]*)?\)\s*$', re.M)
+_SETUP_CALL = re.compile(r'^(\w+\s*=\s*)?setup\(\s*"(?P<id>\d\d)"\s*(,[^)]*)?\)\s*$', re.M)
 _WIDGET_CELL = re.compile(r"\bwidgets\.|\binteractive(_figure)?\(|\binteract\(")
 _TIMING_CELL = re.compile(r"\btime_\w+\(|perf_counter|%%?timeit|%%?time\b|\bbenchmark|\btiming")
 _NETWORK = re.compile(r"https?://|\burllib\b|\brequests\b|\burlopen\b|\bwget\b|\bcurl\b|\bsocket\b|pip install")
@@ -202,7 +202,7 @@ def execute_notebook(
         timeout=timeout,
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,
-        store_widget_state=False,
+        store_widget_state=True,  # nbclient needs it for output widgets; strip_volatile drops it
     )
     start = time.perf_counter()
     with _environment(NOTEBOOK_ENV if env is None else env):
@@ -343,7 +343,7 @@ def hygiene_problems(path: str | Path) -> list[str]:
         return problems + ["no code cells"]
     first = _source(code[0][1])
     m = _SETUP_CALL.search(first)
-    if "from harmonia.course import setup" not in first or not m:
+    if not re.search(r"^from harmonia\.course import .*\bsetup\b", first, re.M) or not m:
         problems.append('first code cell must be `from harmonia.course import setup` and `setup("NN")`')
     elif m.group("id") != chapter:
         problems.append(f'first code cell calls setup("{m.group("id")}"), expected setup("{chapter}")')

@@ -40,7 +40,21 @@ __all__ = [
     "prerequisite_depths",
     "prerequisite_map",
     "time_matmul",
+    "gd_alt_text",
+    "COURSE_PARTS",
+    "course_tour",
 ]
+
+#: The course in parts: (title, chapter ids). Chapter 00's tour and the README describe them.
+COURSE_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Stochastic and distributed optimisation", ("01", "02", "03", "04")),
+    ("Wavelets, scattering and phase harmonics", ("05", "06")),
+    ("Maximum-entropy models: textures, turbulence, point processes", ("07", "08", "09", "10")),
+    ("Games and min-max on manifolds", ("11", "12")),
+    ("Signal processing and data assimilation", ("13", "14")),
+    ("Uncertainty, attention and representation transfer", ("15", "16", "17")),
+    ("Kernels", ("18",)),
+)
 
 
 def rotated_quadratic(kappa: float, angle_deg: float = 30.0, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
@@ -192,6 +206,31 @@ def plot_gradient_descent(lr: float = 1.0, kappa: float = 10.0, steps: int = 30)
     return fig
 
 
+def gd_alt_text(lr: float, kappa: float, steps: int) -> str:
+    """Alt text of :func:`plot_gradient_descent`'s figure for these slider values."""
+    A, _ = rotated_quadratic(kappa)
+    rho = contraction_factor(A, lr)
+    fate = "converges" if rho < 1 else "diverges"
+    return (
+        f"Gradient descent with step {lr:.3g} on a quadratic of condition number {kappa:.3g}: the path on the "
+        f"contours and the optimality gap over {steps} steps, which {fate} at rate rho = {rho:.3f} per step."
+    )
+
+
+def course_tour(chapters: Sequence[Chapter]) -> str:
+    """A Markdown tour of the course: each part, its chapters, and each chapter's first objective."""
+    by_id = {ch.id: ch for ch in chapters}
+    lines: list[str] = []
+    for k, (title, ids) in enumerate(COURSE_PARTS, start=1):
+        lines.append(f"**Part {k}. {title}**")
+        lines.append("")
+        for cid in ids:
+            ch = by_id[cid]
+            lines.append(f"- **{ch.id} · {ch.title}** ({ch.status}): {ch.objectives[0]}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
 def prerequisite_depths(chapters: Sequence[Chapter]) -> dict[str, int]:
     """Depth of each chapter in the prerequisite graph: 0 for roots, else 1 + max over prerequisites."""
     depth: dict[str, int] = {}
@@ -201,34 +240,40 @@ def prerequisite_depths(chapters: Sequence[Chapter]) -> dict[str, int]:
 
 
 def prerequisite_map(chapters: Sequence[Chapter]) -> Figure:
-    """The course's prerequisite graph, one column per depth, arrows from prerequisite to chapter."""
+    """The course's prerequisite graph: one column per depth, arrows from prerequisite to chapter.
+
+    Within a column, chapters are ordered by the mean row of their prerequisites (fewer crossings).
+    """
     depth = prerequisite_depths(chapters)
     columns: dict[int, list[Chapter]] = {}
     for ch in chapters:
         columns.setdefault(depth[ch.id], []).append(ch)
-    pos: dict[str, tuple[float, float]] = {}
     height = max(len(col) for col in columns.values())
-    for d, col in columns.items():
+    row: dict[str, float] = {}
+    for d in sorted(columns):
+        col = columns[d]
+        if d > 0:
+            col.sort(key=lambda c: (sum(row[p] for p in c.prerequisites) / len(c.prerequisites), c.id))
+        offset = (height - len(col)) / 2
         for i, ch in enumerate(col):
-            pos[ch.id] = (3.2 * d, (height - 1) / 2 - i + (len(col) - 1) / 2 - (height - 1) / 2)
-    fig, ax = plt.subplots(figsize=(11.0, 5.6))
-    for ch in chapters:
-        x1, y1 = pos[ch.id]
-        for p in ch.prerequisites:
-            x0, y0 = pos[p]
-            ax.annotate("", xy=(x1 - 1.1, y1), xytext=(x0 + 1.1, y0),
-                        arrowprops={"arrowstyle": "->", "color": "0.55", "lw": 0.8})
-    for ch in chapters:
-        x, y = pos[ch.id]
-        label = ch.title if len(ch.title) <= 26 else ch.title[:25] + "…"
-        face = "#CFE8F7" if ch.ready else "#F2F2F2"
-        ax.text(x, y, f"{ch.id}  {label}", ha="center", va="center", fontsize=8,
-                bbox={"boxstyle": "round,pad=0.3", "fc": face, "ec": "#0072B2" if ch.ready else "0.6"})
-    xs = [p[0] for p in pos.values()]
-    ys = [p[1] for p in pos.values()]
-    ax.set(xlim=(min(xs) - 1.5, max(xs) + 1.5), ylim=(min(ys) - 0.8, max(ys) + 0.8))
-    ax.set_title("Prerequisite map (blue: ready, grey: planned); read left to right")
+            row[ch.id] = offset + i
+    fig, ax = plt.subplots(figsize=(12.0, 5.2))
+    ax.set(xlim=(-0.6, max(columns) + 0.6), ylim=(height - 0.4, -0.6))
     ax.axis("off")
+    boxes = {}
+    for ch in chapters:
+        label = ch.title if len(ch.title) <= 24 else ch.title[:23].rstrip() + "…"
+        ready = ch.ready
+        boxes[ch.id] = ax.text(
+            depth[ch.id], row[ch.id], f"{ch.id} {label}", ha="center", va="center", fontsize=7.5,
+            bbox={"boxstyle": "round,pad=0.3", "fc": "#CFE8F7" if ready else "#F2F2F2",
+                  "ec": "#0072B2" if ready else "0.6"},
+        )
+    for ch in chapters:
+        for p in ch.prerequisites:
+            ax.annotate("", xy=(0.0, 0.5), xycoords=boxes[ch.id], xytext=(1.0, 0.5), textcoords=boxes[p],
+                        arrowprops={"arrowstyle": "-|>", "color": "0.45", "lw": 0.8, "shrinkA": 1, "shrinkB": 1})
+    ax.set_title("Prerequisite map: an arrow from A to B means B builds on A (blue: ready, grey: planned)")
     return fig
 
 
