@@ -196,9 +196,10 @@ def execute_notebook(
 
     path = Path(path).resolve()
     nb = read_notebook(path)
+    km = _current_env_kernel_manager()
     client = NotebookClient(
         nb,
-        km=_current_env_kernel_manager(),
+        km=km,
         timeout=timeout,
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,
@@ -210,6 +211,9 @@ def execute_notebook(
             client.execute(cwd=str(path.parent))
         except CellExecutionError as err:
             raise NotebookError(f"{path.name}: a cell failed:\n{err}") from err
+        finally:  # nbclient leaves a kernel it did not create running: shut it down
+            if km.has_kernel:
+                km.shutdown_kernel(now=False)
     seconds = time.perf_counter() - start
     strip_volatile(nb)
     counts = [c.execution_count for _, c in _code_cells(nb) if _source(c).strip()]
