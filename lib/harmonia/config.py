@@ -14,6 +14,7 @@ Environment variables
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from collections.abc import Sequence
@@ -66,6 +67,8 @@ def device() -> torch.device:
             raise ValueError(
                 f"HARMONIA_DEVICE: expected 'cpu', 'cuda' or 'cuda:N', got {wanted!r}"
             ) from err
+        if dev.type not in ("cpu", "cuda", "mps"):
+            raise ValueError(f"HARMONIA_DEVICE: expected 'cpu', 'cuda', 'cuda:N' or 'mps', got {wanted!r}")
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(
                 f"HARMONIA_DEVICE: expected a device this machine has, got {wanted!r} "
@@ -287,7 +290,7 @@ def check_tensor(
             f"{name}: expected a tensor on the same device as the other inputs ({like.device}), "
             f"got {_describe(x)}"
         )
-    if finite and (x.is_floating_point() or x.is_complex()) and x.numel() > 0:
+    if finite and (x.is_floating_point() or x.is_complex()) and x.numel() > 0 and x.device.type != "meta":
         bad = ~torch.isfinite(x)
         if bool(bad.any()):
             n_nan = int(torch.isnan(x).sum())
@@ -315,7 +318,15 @@ def check_positive(value: object, name: str, *, integer: bool = False, allow_zer
     ok_type = (int, np.integer) if integer else (int, float, np.integer, np.floating)
     if isinstance(value, bool) or not isinstance(value, ok_type):
         raise TypeError(f"{name}: expected a {sign} {kind}, got {_describe(value)}")
-    v = int(value) if integer else float(value)
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+    if integer:
+        v: float | int = int(value)
+        bad = v < 0 or (v == 0 and not allow_zero)
+    else:
+        try:
+            v = float(value)
+        except OverflowError:  # an int too large for a float
+            raise ValueError(f"{name}: expected a {sign} {kind} that fits a float, got {value!r}") from None
+        bad = not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero)
+    if bad:
         raise ValueError(f"{name}: expected a {sign} {kind}, got {value!r}")
     return v

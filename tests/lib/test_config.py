@@ -70,6 +70,13 @@ def test_device_garbage_rejected(monkeypatch, value):
     assert isinstance(info.value.__cause__, RuntimeError)  # torch's own error is chained
 
 
+@pytest.mark.parametrize("value", ["meta", "xla"])
+def test_device_types_torch_knows_but_the_course_cannot_compute_on_are_rejected(monkeypatch, value):
+    monkeypatch.setenv("HARMONIA_DEVICE", value)
+    with pytest.raises(ValueError, match=rf"^HARMONIA_DEVICE: expected 'cpu', 'cuda', 'cuda:N' or 'mps', got '{value}'$"):
+        device()
+
+
 # ---------------------------------------------------------------------------------------------
 # mode(), is_full(), FULL
 # ---------------------------------------------------------------------------------------------
@@ -382,23 +389,15 @@ def test_check_positive_rejects_types(value):
         check_positive(value, "lr")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="BUG: check_positive(2**64, 'n', integer=True) crashes in np.isfinite (numpy TypeError, "
-    "argument not named) although 2**64 is a positive finite int",
-)
-def test_check_positive_big_int():
-    assert check_positive(2**64, "n", integer=True) == 2**64
+def test_check_positive_integers_beyond_int64():
+    # regression: these used to crash in np.isfinite with numpy's TypeError
+    out = check_positive(2**64, "n", integer=True)
+    assert out == 2**64 and type(out) is int
+    assert check_positive(10**400, "n", integer=True) == 10**400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="BUG: check_positive(10**400, 'x') raises OverflowError from float() instead of the "
-    "library's ValueError naming the argument",
-)
 def test_check_positive_int_too_large_for_float():
-    with pytest.raises(ValueError, match=r"^x: "):
+    # regression: this used to leak float()'s OverflowError
+    with pytest.raises(ValueError, match=r"^x: expected a positive number that fits a float, got 1000"):
         check_positive(10**400, "x")
     assert math.isfinite(check_positive(10**300, "x"))

@@ -287,12 +287,12 @@ def test_repository_registry_is_consistent(monkeypatch):
     assert on_disk <= registered, f"unregistered files in datasets/: {sorted(map(str, on_disk - registered))}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: read_registry does not check that 'chapters' is a list; chapters = \"07\" is "
-    "silently read as ('0', '7')",
-)
-def test_read_registry_rejects_chapters_given_as_a_string(tmp_path):
-    _write_registry(tmp_path, _entry("toy", "toy.npz", "00").replace('chapters = ["07"]', 'chapters = "07"'))
-    with pytest.raises(DatasetError, match="chapters"):
+@pytest.mark.parametrize(("value", "shown"), [('"07"', "'07'"), ("[7]", "[7]")])
+def test_read_registry_rejects_chapters_not_a_list_of_ids(tmp_path, value, shown):
+    # regression: chapters = "07" used to be read silently as ('0', '7')
+    _write_registry(tmp_path, _entry("toy", "toy.npz", "00").replace('chapters = ["07"]', f"chapters = {value}"))
+    with pytest.raises(DatasetError) as info:
         read_registry(tmp_path)
+    assert str(info.value) == (
+        f"registry: entry 'toy': chapters must be a list of chapter ids such as [\"07\"], got {shown}"
+    )

@@ -191,15 +191,18 @@ def _fmt_seconds(ch: Chapter) -> str:
     return f"{ch.fast_seconds:.0f} s"
 
 
-def chapter_table(chapters: list[Chapter], *, links: bool = True, prefix: str = "chapters/") -> str:
-    """The chapter table in Markdown: number, chapter, paper, status, fast-mode time.
+def chapter_table(
+    chapters: list[Chapter], *, links: bool = True, prefix: str = "chapters/", progress: bool = True
+) -> str:
+    """The chapter table in Markdown: number, chapter, paper and, with ``progress``, status and
+    fast-mode time.
 
-    It is the README's table (kept equal by a test) and chapter 00's tour.
+    With ``progress=True`` it is the README's table (kept equal by a test). Chapter 00 shows it
+    with ``progress=False, links=False``, so that its stored output does not change each time a
+    chapter lands or is re-timed.
     """
-    lines = [
-        "| # | Chapter | Paper | Status | Fast mode (2-core CPU) |",
-        "|---|---|---|---|---|",
-    ]
+    header = "| # | Chapter | Paper |" + (" Status | Fast mode (2-core CPU) |" if progress else "")
+    lines = [header, "|---|---|---|" + ("---|---|" if progress else "")]
     for ch in chapters:
         title = f"[{ch.title}]({prefix}{ch.file})" if links and ch.ready else ch.title
         if ch.paper is None:
@@ -207,5 +210,8 @@ def chapter_table(chapters: list[Chapter], *, links: bool = True, prefix: str = 
         else:
             p = ch.paper
             paper = f"{p.title} — {p.short_authors()} ({p.venue}; arXiv {p.arxiv})"
-        lines.append(f"| {ch.id} | {title} | {paper} | {ch.status} | {_fmt_seconds(ch)} |")
+        row = f"| {ch.id} | {title} | {paper} |"
+        if progress:
+            row += f" {ch.status} | {_fmt_seconds(ch)} |"
+        lines.append(row)
     return "\n".join(lines)

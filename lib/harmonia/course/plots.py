@@ -99,7 +99,11 @@ def show(fig: Figure, alt: str) -> None:
     """
     if not isinstance(fig, Figure):
         raise TypeError(f"fig: expected a matplotlib Figure, got {type(fig).__name__}")
-    alt = _check_alt(alt)
+    try:
+        alt = _check_alt(alt)
+    except ValueError:
+        plt.close(fig)
+        raise
     try:
         from IPython import get_ipython
         from IPython.display import display
@@ -156,6 +160,8 @@ def image_grid(
     if titles is not None and len(titles) != len(arrays):
         raise ValueError(f"titles: expected {len(arrays)} titles, got {len(titles)}")
     n = len(arrays)
+    if ncols is not None and (isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1):
+        raise ValueError(f"ncols: expected a positive int, got {ncols!r}")
     ncols = min(n, 6) if ncols is None else ncols
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)), squeeze=False)

@@ -96,6 +96,11 @@ def read_registry(root: Path | None = None) -> dict[str, DatasetEntry]:
             raise DatasetError(f"registry: entry {i} ({row.get('name', '?')}) lacks {missing}")
         if not (row.get("generator") or row.get("source")):
             raise DatasetError(f"registry: entry {row['name']!r} needs a 'generator' or a 'source'")
+        if not isinstance(row["chapters"], list) or not all(isinstance(c, str) for c in row["chapters"]):
+            raise DatasetError(
+                f"registry: entry {row['name']!r}: chapters must be a list of chapter ids such as [\"07\"], "
+                f"got {row['chapters']!r}"
+            )
         if row["name"] in entries:
             raise DatasetError(f"registry: dataset name {row['name']!r} appears twice")
         known = {"name", "file", "sha256", "licence", "chapters", "generator", "source", "description"}

@@ -39,6 +39,7 @@ __all__ = [
     "plot_gradient_descent",
     "prerequisite_depths",
     "prerequisite_map",
+    "prerequisite_alt_text",
     "time_matmul",
     "gd_alt_text",
     "COURSE_PARTS",
@@ -77,11 +78,16 @@ def rotated_quadratic(kappa: float, angle_deg: float = 30.0, dtype: torch.dtype 
     return A, A @ x_star
 
 
-def _check_quadratic(A: torch.Tensor, b: torch.Tensor) -> None:
+def _check_square(A: torch.Tensor) -> None:
     check_tensor(A, "A", ndim=2, dtype="real")
-    n = A.shape[0]
-    check_tensor(A, "A", shape=(n, n), dtype="real")
-    check_tensor(b, "b", shape=(n,), dtype="real", like=A)
+    check_tensor(A, "A", shape=(A.shape[0], A.shape[0]))
+    if not torch.allclose(A, A.T, rtol=1e-6, atol=1e-12 * float(A.abs().max().clamp_min(1.0))):
+        raise ValueError(f"A: expected a symmetric matrix, got one with max |A - A^T| = {float((A - A.T).abs().max()):.3g}")
+
+
+def _check_quadratic(A: torch.Tensor, b: torch.Tensor) -> None:
+    _check_square(A)
+    check_tensor(b, "b", shape=(A.shape[0],), dtype="real", like=A)
 
 
 def quadratic_value(A: torch.Tensor, b: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -140,6 +146,8 @@ def gradient_descent(A: torch.Tensor, b: torch.Tensor, x0: torch.Tensor, lr: flo
     """
     lr = check_positive(lr, "lr")
     steps = check_positive(steps, "steps", integer=True, allow_zero=True)
+    _check_quadratic(A, b)
+    check_tensor(x0, "x0", shape=("...", A.shape[0]), dtype="real", like=A)
     xs = [x0]
     x = x0
     for _ in range(steps):
@@ -149,9 +157,10 @@ def gradient_descent(A: torch.Tensor, b: torch.Tensor, x0: torch.Tensor, lr: flo
 
 
 def contraction_factor(A: torch.Tensor, lr: float) -> float:
-    """Spectral radius :math:`\\rho(\\eta) = \\max_i |1 - \\eta\\lambda_i(A)|` of the error map."""
+    """Spectral radius :math:`\\rho(\\eta) = \\max_i |1 - \\eta\\lambda_i(A)|` of the error map
+    :math:`I - \\eta A`, for a symmetric ``(n, n)`` matrix ``A`` (checked)."""
     lr = check_positive(lr, "lr")
-    check_tensor(A, "A", ndim=2, dtype="real")
+    _check_square(A)
     eig = torch.linalg.eigvalsh(A)
     return float((1 - lr * eig).abs().max())
 
@@ -163,7 +172,7 @@ def optimal_step_size(A: torch.Tensor) -> float:
     ----------
     A : (n, n) symmetric positive definite tensor
     """
-    check_tensor(A, "A", ndim=2, dtype="real")
+    _check_square(A)
     eig = torch.linalg.eigvalsh(A)
     if float(eig[0]) <= 0:
         raise ValueError(f"A: expected a positive definite matrix, got smallest eigenvalue {float(eig[0]):.3g}")
@@ -226,7 +235,7 @@ def course_tour(chapters: Sequence[Chapter]) -> str:
         lines.append("")
         for cid in ids:
             ch = by_id[cid]
-            lines.append(f"- **{ch.id} · {ch.title}** ({ch.status}): {ch.objectives[0]}")
+            lines.append(f"- **{ch.id} · {ch.title}**: {ch.objectives[0]}")
         lines.append("")
     return "\n".join(lines).rstrip()
 
@@ -275,6 +284,16 @@ def prerequisite_map(chapters: Sequence[Chapter]) -> Figure:
                         arrowprops={"arrowstyle": "-|>", "color": "0.45", "lw": 0.8, "shrinkA": 1, "shrinkB": 1})
     ax.set_title("Prerequisite map: an arrow from A to B means B builds on A (blue: ready, grey: planned)")
     return fig
+
+
+def prerequisite_alt_text(chapters: Sequence[Chapter]) -> str:
+    """Alt text of :func:`prerequisite_map`: which chapters each chapter leads to."""
+    leads: dict[str, list[str]] = {ch.id: [] for ch in chapters}
+    for ch in chapters:
+        for p in ch.prerequisites:
+            leads[p].append(ch.id)
+    parts = [f"{cid} leads to {', '.join(nxt)}" for cid, nxt in leads.items() if nxt]
+    return f"Prerequisite map of the {len(chapters)} chapters, drawn left to right: " + "; ".join(parts) + "."
 
 
 def time_matmul(n: int = 512, repeats: int = 5, devices: Sequence[str] | None = None) -> list[tuple[str, float]]:
