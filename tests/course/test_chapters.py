@@ -99,3 +99,12 @@ def test_nbgrader_version_metadata(path):
 def test_manifest_lists_each_notebook_as_ready():
     ready = {c.file for c in load_manifest(ROOT / "chapters" / "manifest.toml") if c.ready}
     assert set(IDS) == ready
+
+
+def test_student_version_of_chapter_00_runs_top_to_bottom(tmp_path):
+    """Unanswered exercises fall back to the reference, so a student's chapter still runs."""
+    student = nbt.student_notebook(nbt.read_notebook(ROOT / "chapters" / "00_start_here.ipynb"))
+    path = nbt.write_notebook(student, tmp_path / "00_start_here.ipynb")
+    nb, _ = nbt.execute_notebook(path, write=False)
+    verdicts = [o.text for c in nb.cells if c.cell_type == "code" and 'check("00.' in c.source for o in c.outputs]
+    assert len(verdicts) == 3 and all("FAIL" in v and "reference solution is used" in v for v in verdicts)

@@ -9,6 +9,7 @@ timings [NOTEBOOK...]   execute and time chapters against their 90 s budget (--l
                         --record: store the measured times in chapters/manifest.toml)
 hygiene [NOTEBOOK...]   list every rule a stored chapter breaks
 readme [--check]        regenerate (or check) the README's chapter table from the manifest
+bench NAME | --list      run a benchmark (prints a table, writes build/bench/NAME.txt)
 lab                     start JupyterLab on chapter 00 (no browser without a display; prints the URL)
 """
 
@@ -155,6 +156,28 @@ def cmd_readme(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(ns: argparse.Namespace) -> int:
+    import importlib
+
+    from harmonia.course import bench
+
+    names = bench.available()
+    if ns.list or not ns.name:
+        for name, description in sorted(names.items()):
+            print(f"{name:<16} {description}")
+        return 0
+    if ns.name not in names:
+        raise SystemExit(f"error: NAME: expected one of {sorted(names)}, got {ns.name!r}")
+    table = importlib.import_module(f"harmonia.course.bench.{ns.name}").main(ns.args)
+    print(table)
+    root = repo_root()
+    out = (root if root is not None else Path.cwd()) / "build" / "bench" / f"{ns.name}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(table + "\n", encoding="utf-8")
+    print(f"(written to {out})")
+    return 0
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -215,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("readme", help="regenerate the README's chapter table from the manifest")
     p.add_argument("--check", action="store_true", help="only check; exit 1 when out of date")
     p.set_defaults(func=cmd_readme)
+    p = sub.add_parser("bench", help="run a benchmark and print its table")
+    p.add_argument("name", nargs="?", help="benchmark name (see --list)")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the benchmark")
+    p.add_argument("--list", action="store_true", help="list the benchmarks")
+    p.set_defaults(func=cmd_bench)
     p = sub.add_parser("lab", help="start JupyterLab on chapter 00")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--token", default="")

@@ -18,7 +18,6 @@ Used in: chapter 00 (the widget demo, its exercises and its claims table).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -27,6 +26,7 @@ import torch
 from matplotlib.figure import Figure
 
 from harmonia.config import check_positive, check_tensor
+from harmonia.course.bench import time_call
 from harmonia.course.manifest import Chapter
 
 __all__ = [
@@ -311,14 +311,5 @@ def time_matmul(n: int = 512, repeats: int = 5, devices: Sequence[str] | None = 
         gen = torch.Generator(device="cpu").manual_seed(0)
         a = torch.randn(n, n, generator=gen).to(dev)
         b = torch.randn(n, n, generator=gen).to(dev)
-        times = []
-        for _ in range(repeats + 1):  # the first run warms up
-            if dev.startswith("cuda"):
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            _ = a @ b
-            if dev.startswith("cuda"):
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
-        out.append((dev, 1e3 * float(np.median(times[1:]))))
+        out.append((dev, 1e3 * time_call(lambda: a @ b, repeats=repeats, device=dev).median))
     return out

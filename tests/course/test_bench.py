@@ -1,0 +1,48 @@
+"""Benchmark tooling: the timer, the table, the registry and the CLI (correctness, not speed)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from harmonia.course import bench
+from harmonia.course.bench import matmul
+from harmonia.course.cli import main
+
+
+def test_time_call_counts_calls_and_measures_sleep():
+    calls = []
+    t = bench.time_call(lambda: (calls.append(1), time.sleep(0.01)), repeats=3, warmup=2)
+    assert len(calls) == 5 and t.repeats == 3
+    assert 0.009 <= t.best <= t.median <= t.worst
+
+
+def test_time_call_rejects_bad_counts():
+    with pytest.raises(ValueError, match="repeats, warmup"):
+        bench.time_call(lambda: None, repeats=0)
+
+
+def test_format_table_aligns_columns():
+    table = bench.format_table(["a", "long header"], [[1, 0.123456], ["xyz", 12345.678]])
+    lines = table.splitlines()
+    assert lines[0] == "a    long header"
+    assert lines[2] == "1    0.1235" and lines[3] == "xyz  1.235e+04"
+
+
+def test_registry_lists_matmul():
+    assert "matmul" in bench.available() and bench.available()["matmul"] == matmul.DESCRIPTION
+
+
+def test_matmul_benchmark_table():
+    table = matmul.main(["--sizes", "32", "--repeats", "1"])
+    rows = [line.split() for line in table.splitlines()[2:]]
+    assert [r[:3] for r in rows] == [["32", "float32", "cpu"], ["32", "float64", "cpu"]]
+    assert all(float(r[3]) > 0 and float(r[4]) > 0 for r in rows)
+
+
+def test_bench_cli(capsys, tmp_path):
+    assert main(["bench", "--list"]) == 0
+    assert "matmul" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="NAME: expected one of"):
+        main(["bench", "nope"])
