@@ -179,6 +179,13 @@ def test_hygiene_catches_outputs(tmp_path, output, expected):
     assert any(expected in p for p in problems), problems
 
 
+def test_hygiene_catches_solution_markers_outside_exercise_cells(tmp_path):
+    nb = _executed_copy(_notebook(SETUP))
+    nb.cells.append(new_markdown_cell("Write your answer after `### BEGIN SOLUTION`."))
+    problems = nbt.hygiene_problems(_write(tmp_path, nb))
+    assert any("mentions a solution marker" in p for p in problems), problems
+
+
 def test_hygiene_catches_missing_outputs_and_counts_and_widget_state(tmp_path):
     nb = _executed_copy(_notebook(SETUP, "print(1)", "print(2)"))
     nb.cells[2].execution_count = 3

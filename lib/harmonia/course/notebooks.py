@@ -386,6 +386,9 @@ def hygiene_problems(path: str | Path) -> list[str]:
             text = "".join(data.get("text/plain", "")) + "".join(out.get("text", ""))
             if re.search(r"tensor\(|device='|at 0x[0-9a-f]+", text):
                 problems.append(f"{where}: prints a raw tensor or a memory address; print formatted numbers")
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" and re.search(r"(BEGIN|END) SOLUTION", _source(cell)):
+            problems.append(f"{cell.cell_type} cell {i}: mentions a solution marker; nbgrader would treat it as one")
     try:
         exercises = find_exercises(nb)
     except NotebookError as err:
