@@ -1,0 +1,10 @@
+"""Layer 1: filter banks, built once and shared by every wavelet method of the course.
+
+- :mod:`~harmonia.filters.morlet1d` -- 1D Morlet wavelets with Q per octave, Gaussian low-pass
+  (kymatio 0.3 definitions and constants);
+- :mod:`~harmonia.filters.morlet2d` -- 2D Morlet wavelets with L orientations (kymatio/ScatNet);
+- :mod:`~harmonia.filters.solid_harmonics` -- 3D solid harmonic wavelets;
+- :mod:`~harmonia.filters.littlewood_paley` -- the Littlewood-Paley sum of a bank.
+
+Used in: chapters 05-11.
+"""
