@@ -46,3 +46,16 @@ def test_bench_cli(capsys, tmp_path):
     assert "matmul" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="NAME: expected one of"):
         main(["bench", "nope"])
+
+
+def test_scattering_benchmark_quick_table():
+    from harmonia.course.bench import scattering
+
+    table = scattering.main(["--quick", "--repeats", "1", "--only", "1D", "--only", "3D"])
+    import re
+
+    rows = [re.split(r"\s{2,}", line.strip()) for line in table.splitlines()[2:-1]]
+    assert [r[0] for r in rows] == ["1D", "3D"]
+    assert all(float(r[2]) > 0 and float(r[3]) > 0 for r in rows)  # our forward and forward+backward times
+    if "kymatio not installed" not in table:
+        assert all(float(r[-1]) < 1e-5 for r in rows), "outputs must agree with kymatio to 1e-5"

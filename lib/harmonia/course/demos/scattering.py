@@ -1,0 +1,355 @@
+"""Chapter 05 (Kymatio: scattering transforms): signals, experiments and widget callbacks.
+
+The transforms themselves are :class:`harmonia.scattering.Scattering1D`, ``Scattering2D`` and
+``HarmonicScattering3D``; the filters are in :mod:`harmonia.filters`. This module holds what the
+chapter runs with them: test signals (tones, AM and FM), the invariance/stability measurements, the
+texture and 3D "molecule" experiments, and the figures behind the widgets.
+
+Used in: chapter 05.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from harmonia.config import check_positive, check_tensor, make_generator
+from harmonia.filters.littlewood_paley import littlewood_paley_sum
+from harmonia.filters.morlet1d import filter_bank_1d, morlet_1d_params
+from harmonia.filters.morlet2d import filter_bank_2d
+from harmonia.modulus import modulus
+from harmonia.nn import SoftmaxRegression
+
+__all__ = [
+    "tone",
+    "am_fm_signals",
+    "dilate",
+    "relative_change",
+    "invariance_table",
+    "first_order_full_rate",
+    "relu_phase_average",
+    "scattering_features_1d",
+    "modulation_spectrum",
+    "texture_dataset",
+    "classify",
+    "molecule",
+    "random_rotation",
+    "plot_filter_bank_1d",
+    "plot_filter_2d",
+    "plot_invariance",
+    "plot_channel_2d",
+]
+
+F64 = torch.float64
+
+
+# ---------------------------------------------------------------------------------------------
+# Signals
+# ---------------------------------------------------------------------------------------------
+def tone(N: int, freqs: tuple[float, ...] = (0.05, 0.1, 0.15), mod_freq: float = 1 / 512,
+         seed: int | torch.Generator | None = 0, dtype: torch.dtype = F64) -> torch.Tensor:
+    """A harmonic tone with a slow amplitude modulation, zero near both ends.
+
+    :math:`x(t)=w(t)\\,(1+\\tfrac12\\cos 2\\pi f_m t)\\sum_h \\cos(2\\pi f_h t+\\varphi_h)` with a Tukey-like
+    window :math:`w` that vanishes on the first and last eighth (so shifts and reflect padding do
+    not create edges), random phases :math:`\\varphi_h`.
+
+    Returns
+    -------
+    (N,) tensor
+    """
+    N = check_positive(N, "N", integer=True)
+    gen = make_generator(seed)
+    t = torch.arange(N, dtype=dtype)
+    phases = 2 * math.pi * torch.rand(len(freqs), generator=gen, dtype=dtype)
+    x = sum(torch.cos(2 * math.pi * f * t + p) for f, p in zip(freqs, phases))
+    x = x * (1 + 0.5 * torch.cos(2 * math.pi * mod_freq * t))
+    edge = N // 8
+    ramp = 0.5 - 0.5 * torch.cos(math.pi * torch.arange(edge, dtype=dtype) / edge)
+    w = torch.ones(N, dtype=dtype)
+    w[:edge] = 0
+    w[edge : 2 * edge] = ramp
+    w[-2 * edge : -edge] = ramp.flip(0)
+    w[-edge:] = 0
+    return x * w
+
+
+def am_fm_signals(n_per_class: int, N: int = 4096, m: float = 0.5, f_mod: float = 2.0**-9,
+                  noise_db: float = -20.0, seed: int | torch.Generator | None = 0,
+                  dtype: torch.dtype = F64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Amplitude- vs frequency-modulated tones with almost the same power spectrum (card §3).
+
+    :math:`x_{AM}=(1+m\\cos(2\\pi f_m t+\\varphi_1))\\cos(2\\pi f_c t+\\varphi_2)`,
+    :math:`x_{FM}=\\cos(2\\pi f_c t+m\\sin(2\\pi f_m t+\\varphi_1)+\\varphi_2)`, carrier
+    :math:`f_c\\sim U[0.05, 0.2]`, random phases, white noise at ``noise_db`` dB.
+
+    Returns
+    -------
+    x : (2 n, N) tensor, AM signals first
+    y : (2 n,) int64 labels, 0 = AM, 1 = FM
+    """
+    n = check_positive(n_per_class, "n_per_class", integer=True)
+    gen = make_generator(seed)
+    t = torch.arange(N, dtype=dtype)
+    fc = 0.05 + 0.15 * torch.rand(2 * n, 1, generator=gen, dtype=dtype)
+    p1 = 2 * math.pi * torch.rand(2 * n, 1, generator=gen, dtype=dtype)
+    p2 = 2 * math.pi * torch.rand(2 * n, 1, generator=gen, dtype=dtype)
+    am = (1 + m * torch.cos(2 * math.pi * f_mod * t + p1[:n])) * torch.cos(2 * math.pi * fc[:n] * t + p2[:n])
+    fm = torch.cos(2 * math.pi * fc[n:] * t + m * torch.sin(2 * math.pi * f_mod * t + p1[n:]) + p2[n:])
+    x = torch.cat([am, fm])
+    x = x + 10 ** (noise_db / 20) * x.std(dim=1, keepdim=True) * torch.randn(x.shape, generator=gen, dtype=dtype)
+    y = torch.cat([torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=torch.long)])
+    return x, y
+
+
+def dilate(x: torch.Tensor, eps: float) -> torch.Tensor:
+    """:math:`x((1+\\epsilon)(t-c)+c)` about the centre :math:`c`, by linear interpolation (last dim)."""
+    check_tensor(x, "x", min_ndim=1, dtype="real")
+    N = x.shape[-1]
+    c = (N - 1) / 2
+    t = (1 + eps) * (torch.arange(N, dtype=F64) - c) + c
+    t = t.clamp(0, N - 1)
+    lo = t.floor().long().clamp(max=N - 2)
+    w = (t - lo).to(x.dtype)
+    return x[..., lo] * (1 - w) + x[..., lo + 1] * w
+
+
+# ---------------------------------------------------------------------------------------------
+# Invariance and stability
+# ---------------------------------------------------------------------------------------------
+def relative_change(transform: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                    x_moved: torch.Tensor) -> float:
+    """:math:`\\|T(x')-T(x)\\|/\\|T(x)\\|` for a transform :math:`T` and a moved signal :math:`x'`."""
+    tx, ty = transform(x), transform(x_moved)
+    return float((ty - tx).norm() / tx.norm())
+
+
+def invariance_table(x: torch.Tensor, scattering: torch.nn.Module, shift: int, eps: float) -> dict[str, dict[str, float]]:
+    """Relative changes of :math:`x`, :math:`|\\hat x|`, :math:`S_1` and :math:`S_2` under a circular
+    shift by ``shift`` samples and under a dilation by ``1 + eps``.
+
+    Returns
+    -------
+    {"shift": {...}, "dilation": {...}} with keys "x", "|x^|", "S1", "S2".
+    """
+    orders = torch.tensor([m["order"] for m in scattering.meta()])
+    transforms = {
+        "x": lambda s: s,
+        "|x^|": lambda s: torch.fft.rfft(s).abs(),
+        "S1": lambda s: scattering(s)[..., orders == 1, :],
+        "S2": lambda s: scattering(s)[..., orders == 2, :],
+    }
+    moved = {"shift": torch.roll(x, shift, dims=-1), "dilation": dilate(x, eps)}
+    return {kind: {name: relative_change(T, x, xm) for name, T in transforms.items()} for kind, xm in moved.items()}
+
+
+def first_order_full_rate(x: torch.Tensor, psi_hat: torch.Tensor, phi_hat: torch.Tensor,
+                          nonlinearity: Callable[[torch.Tensor], torch.Tensor] = modulus) -> torch.Tensor:
+    """First-order scattering by its definition, at the full rate and with circular convolutions:
+    :math:`S_1x[\\lambda](t)=\\big(\\rho(x\\star\\psi_\\lambda)\\star\\phi\\big)(t)` with :math:`\\rho=|\\cdot|`.
+
+    Parameters
+    ----------
+    x : (..., N) real tensor
+    psi_hat : (K, N) tensor, wavelets in Fourier
+    phi_hat : (N,) tensor, low-pass in Fourier
+    nonlinearity : callable, complex -> real (default: the modulus)
+
+    Returns
+    -------
+    (..., K, N) real tensor
+    """
+    check_tensor(x, "x", min_ndim=1, dtype="real")
+    N = x.shape[-1]
+    check_tensor(psi_hat, "psi_hat", shape=(None, N), dtype="float_or_complex")
+    check_tensor(phi_hat, "phi_hat", shape=(N,), dtype="float_or_complex")
+    x_hat = torch.fft.fft(x, dim=-1).unsqueeze(-2)
+    u = nonlinearity(torch.fft.ifft(x_hat * psi_hat.to(x_hat.dtype), dim=-1))
+    return torch.fft.ifft(torch.fft.fft(u, dim=-1) * phi_hat.to(x_hat.dtype), dim=-1).real
+
+
+def relu_phase_average(z: torch.Tensor, n_phases: int = 4) -> torch.Tensor:
+    """:math:`\\frac1P\\sum_{k<P}\\mathrm{ReLU}(\\mathrm{Re}(e^{-i\\alpha_k}z))`, :math:`\\alpha_k=2\\pi k/P`:
+    the modulus replaced by rectifiers averaged over phases (a bridge to chapter 06).
+
+    For :math:`P=4` it equals :math:`(|\\mathrm{Re}z|+|\\mathrm{Im}z|)/4`.
+    """
+    check_tensor(z, "z", dtype="complex")
+    n_phases = check_positive(n_phases, "n_phases", integer=True)
+    alphas = 2 * math.pi * torch.arange(n_phases, dtype=z.real.dtype, device=z.device) / n_phases
+    rot = torch.polar(torch.ones_like(alphas), -alphas)
+    return torch.relu((z.unsqueeze(-1) * rot).real).mean(dim=-1)
+
+
+def scattering_features_1d(S: torch.Tensor, meta: list[dict], eps: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:
+    """Time-averaged log features: :math:`\\log S_1` and the renormalised
+    :math:`\\log\\tilde S_2=\\log(S_2/S_1[\\lambda_1])` of a 1D scattering output ``S`` (B, P, T).
+
+    Returns
+    -------
+    (log S1 of shape (B, n1), log S2~ of shape (B, n2))
+    """
+    check_tensor(S, "S", ndim=3)
+    avg = S.mean(dim=-1)
+    order = [m["order"] for m in meta]
+    first = [i for i, o in enumerate(order) if o == 1]
+    second = [i for i, o in enumerate(order) if o == 2]
+    parent = {meta[i]["n"][0]: i for i in first}
+    s1 = avg[:, first]
+    s2 = avg[:, second] / avg[:, [parent[meta[i]["n"][0]] for i in second]].clamp_min(eps)
+    return torch.log(s1 + eps), torch.log(s2 + eps)
+
+
+def modulation_spectrum(S: torch.Tensor, meta: list[dict], eps: float = 1e-6) -> torch.Tensor:
+    r"""The modulation spectrum of a 1D scattering output ``S`` (B, P, T): for each second-order
+    wavelet :math:`\lambda_2`, :math:`\log\big(\sum_{\lambda_1}\bar S_2[\lambda_1,\lambda_2]/\sum_{\lambda_1}\bar S_1[\lambda_1]\big)`
+    with time-averaged coefficients :math:`\bar S`. Summing over :math:`\lambda_1` makes it
+    independent of where the carrier lies; it measures how the envelopes oscillate at the rate of
+    :math:`\lambda_2`.
+
+    Returns
+    -------
+    (B, n_lambda2) tensor
+    """
+    check_tensor(S, "S", ndim=3)
+    if len(meta) != S.shape[1]:
+        raise ValueError(f"meta: expected one entry per channel ({S.shape[1]}), got {len(meta)}")
+    avg = S.mean(dim=-1)
+    first = [i for i, m in enumerate(meta) if m["order"] == 1]
+    total1 = avg[:, first].sum(dim=1, keepdim=True)
+    children = sorted({m["n"][1] for m in meta if m["order"] == 2})
+    cols = [avg[:, [i for i, m in enumerate(meta) if m["order"] == 2 and m["n"][1] == n2]].sum(dim=1) for n2 in children]
+    return torch.log(torch.stack(cols, dim=1) / total1 + eps)
+
+
+def classify(train: tuple[torch.Tensor, torch.Tensor], test: tuple[torch.Tensor, torch.Tensor], l2: float = 1e-2) -> float:
+    """Test accuracy of an L2 softmax regression fitted on ``train`` (features, labels)."""
+    model = SoftmaxRegression(l2=l2).fit(*train)
+    return model.score(*test)
+
+
+# ---------------------------------------------------------------------------------------------
+# Textures (2D) and molecules (3D)
+# ---------------------------------------------------------------------------------------------
+def texture_dataset(textures: dict[str, torch.Tensor], n_per_class: int, size: int = 32,
+                    seed: int | torch.Generator | None = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random crops of each texture, each crop standardised (zero mean, unit variance) so that only
+    the texture's structure, not its brightness or contrast, tells the classes apart.
+
+    Returns
+    -------
+    x : (C n, size, size) tensor; y : (C n,) int64 labels in the order of ``textures``
+    """
+    from harmonia.data.textures import random_crops
+
+    gen = make_generator(seed)
+    xs, ys = [], []
+    for label, image in enumerate(textures.values()):
+        crops = random_crops(image, n_per_class, size, seed=gen)
+        crops = crops - crops.mean(dim=(-2, -1), keepdim=True)
+        xs.append(crops / crops.std(dim=(-2, -1), keepdim=True).clamp_min(1e-6))
+        ys.append(torch.full((n_per_class,), label, dtype=torch.long))
+    return torch.cat(xs), torch.cat(ys)
+
+
+def molecule(positions: torch.Tensor, charges: torch.Tensor, size: int = 32, sigma: float = 1.5,
+             dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A density on a periodic ``size^3`` grid: a sum of Gaussians of width ``sigma`` at ``positions``
+    (A, 3) (grid units, centred at the grid centre) weighted by ``charges`` (A,)."""
+    check_tensor(positions, "positions", shape=(None, 3))
+    check_tensor(charges, "charges", shape=(positions.shape[0],))
+    g = torch.arange(size, dtype=F64) - size / 2
+    Z, Y, X = torch.meshgrid(g, g, g, indexing="ij")
+    grid = torch.stack([Z, Y, X], dim=-1)
+    d2 = (grid.unsqueeze(-2) - positions.to(F64)).square().sum(dim=-1)
+    rho = (charges.to(F64) * torch.exp(-d2 / (2 * sigma**2))).sum(dim=-1)
+    return rho.to(dtype)
+
+
+def random_rotation(seed: int | torch.Generator | None = 0) -> torch.Tensor:
+    """A uniformly random 3x3 rotation matrix (QR of a Gaussian matrix, sign-fixed, det +1)."""
+    gen = make_generator(seed)
+    q, r = torch.linalg.qr(torch.randn(3, 3, generator=gen, dtype=F64))
+    q = q * torch.sign(torch.diagonal(r))
+    if torch.det(q) < 0:
+        q[:, 0] = -q[:, 0]
+    return q
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures (widget callbacks)
+# ---------------------------------------------------------------------------------------------
+def plot_filter_bank_1d(J: int = 6, Q: int = 8, N_pad: int = 2048) -> Figure:
+    """All first-order :math:`|\\hat\\psi_\\lambda|` of the 1D bank (J, Q), the low-pass, the
+    Littlewood-Paley sum, and the elbow between constant-Q and constant-bandwidth filters."""
+    bank = filter_bank_1d(N_pad, J, Q)
+    params = morlet_1d_params(J, Q)
+    psi = torch.stack([p["levels"][0] for p in bank["psi1"]])
+    phi = bank["phi"]["levels"][0]
+    f = np.arange(N_pad // 2) / N_pad
+    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(8.0, 5.2), sharex=True)
+    for k in range(psi.shape[0]):
+        ax0.plot(f, psi[k, : N_pad // 2].abs().numpy(), lw=0.8, color="#0072B2" if k % 2 == 0 else "#56B4E9")
+    ax0.plot(f, phi[: N_pad // 2].abs().numpy(), lw=1.5, color="#D55E00", label="low-pass $\\hat\\phi$")
+    sig = np.array(params["sigma"])
+    n_const = int(np.sum(np.isclose(sig, sig.min())))
+    ax0.set(ylabel="$|\\hat\\psi_\\lambda(f)|$", xscale="log",
+            title=f"1D Morlet bank J={J}, Q={Q}: {psi.shape[0]} wavelets ({n_const} of constant bandwidth)")
+    ax0.legend(loc="upper left")
+    lp = littlewood_paley_sum(psi, phi)[: N_pad // 2].numpy()
+    ax1.plot(f, lp, color="#009E73")
+    ax1.axhline(1.0, color="0.5", lw=0.8, ls="--")
+    ax1.set(xlabel="frequency $f$ (cycles per sample, log scale)", ylabel="LP sum",
+            title=f"Littlewood-Paley sum: between {lp[1:].min():.2f} and {lp[1:].max():.2f} on (0, 1/2)")
+    return fig
+
+
+def plot_filter_2d(j: int = 1, theta: int = 0, L: int = 8, size: int = 64) -> Figure:
+    """One 2D Morlet wavelet :math:`\\psi_{j,\\theta}`: real part in space and :math:`|\\hat\\psi|` in
+    frequency (centred), with the centre frequency :math:`\\xi_j=\\tfrac{3\\pi}4 2^{-j}` at angle
+    :math:`\\theta`."""
+    J = max(j + 1, 2)
+    bank = filter_bank_2d(size, size, J, L)
+    entry = next(p for p in bank["psi"] if p["j"] == j and p["theta"] == theta)
+    psi_hat = entry["levels"][0]
+    psi = torch.fft.ifft2(psi_hat.to(torch.complex128))
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(8.0, 3.8))
+    ax0.imshow(torch.fft.fftshift(psi.real).numpy(), cmap="RdBu_r")
+    ax0.set(title=f"Re $\\psi_{{j={j},\\theta={theta}}}$ in space", xlabel="$u_2$", ylabel="$u_1$")
+    ax1.imshow(torch.fft.fftshift(psi_hat.abs()).numpy(), extent=(-math.pi, math.pi, math.pi, -math.pi))
+    ax1.set(title="$|\\hat\\psi|$ in frequency (radians)", xlabel="$\\omega_2$", ylabel="$\\omega_1$")
+    for ax in (ax0, ax1):
+        ax.grid(False)
+    return fig
+
+
+def plot_invariance(table: dict[str, dict[str, float]], shift: int, eps: float) -> Figure:
+    """Bar chart of the relative changes returned by :func:`invariance_table`."""
+    names = list(next(iter(table.values())))
+    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    width = 0.38
+    pos = np.arange(len(names))
+    for k, (kind, label) in enumerate([("shift", f"shift by {shift} samples"), ("dilation", f"dilation by {eps:.3f}")]):
+        ax.bar(pos + (k - 0.5) * width, [table[kind][n] for n in names], width, label=label)
+    ax.set_xticks(pos, names)
+    ax.set(yscale="log", ylabel="relative change", title="What moves when the signal moves")
+    ax.legend()
+    return fig
+
+
+def plot_channel_2d(S: torch.Tensor, meta: list[dict], channel: int) -> Figure:
+    """One channel of a 2D scattering output ``S`` (P, H, W), titled with its path from ``meta``."""
+    check_tensor(S, "S", ndim=3)
+    m = meta[channel]
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    ax.imshow(S[channel].numpy())
+    path = ", ".join(f"(j={j}, θ={t})" for j, t in zip(m.get("j", ()), m.get("theta", ())))
+    ax.set_title(f"channel {channel}: order {m['order']}" + (f"\n{path}" if path else " (low-pass)"))
+    ax.grid(False)
+    ax.axis("off")
+    return fig

@@ -1,0 +1,120 @@
+"""Chapter 05's demo code: signals, invariance measurements, hand-made first order, figures."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from harmonia.course.demos import scattering as demo
+from harmonia.filters.morlet1d import filter_bank_1d
+
+F64 = torch.float64
+
+
+def test_tone_vanishes_at_both_ends_and_is_seeded():
+    x = demo.tone(1024, seed=0)
+    assert x.shape == (1024,) and float(x[:128].abs().max()) == 0 and float(x[-128:].abs().max()) == 0
+    assert torch.equal(x, demo.tone(1024, seed=0)) and not torch.equal(x, demo.tone(1024, seed=1))
+
+
+def test_am_and_fm_have_the_same_spectrum_but_different_envelopes():
+    x, y = demo.am_fm_signals(4, N=4096, noise_db=-80, seed=0)
+    assert x.shape == (8, 4096) and y.tolist() == [0] * 4 + [1] * 4
+    power = torch.fft.rfft(x * torch.hann_window(4096, dtype=F64)).abs().square()
+    peak = power.argmax(dim=1)
+    k = torch.arange(power.shape[1])
+    band = (k - peak[:, None]).abs() <= 40  # carrier +- 5 modulation frequencies (8 bins each)
+    assert float(((power * band).sum(1) / power.sum(1)).min()) > 0.95  # a narrow band around the carrier
+    analytic = torch.fft.ifft(torch.fft.fft(x) * (torch.fft.fftfreq(4096) > 0) * 2)
+    env = analytic.abs()[:, 512:-512]
+    spread = env.std(1) / env.mean(1)
+    assert float(spread[:4].min()) > 0.2 and float(spread[4:].max()) < 0.05  # AM oscillates, FM is flat
+
+
+def test_dilate_identity_and_linear_ramp():
+    x = torch.arange(11, dtype=F64)
+    assert torch.allclose(demo.dilate(x, 0.0), x)
+    assert torch.allclose(demo.dilate(x, 0.1)[3:8], 5 + 1.1 * (x[3:8] - 5))
+
+
+def test_relative_change_and_shift_invariance_of_fourier_modulus():
+    x = torch.randn(64, dtype=F64, generator=torch.Generator().manual_seed(0))
+    assert demo.relative_change(lambda v: torch.fft.fft(v).abs(), x, torch.roll(x, 7)) < 1e-12
+    assert demo.relative_change(lambda v: v, x, 2 * x) == pytest.approx(1.0)
+
+
+def test_first_order_full_rate_matches_direct_circular_convolution():
+    N = 32
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(N, dtype=F64, generator=g)
+    psi_hat = torch.randn(2, N, dtype=torch.complex128, generator=g)
+    phi_hat = torch.fft.fft(torch.randn(N, dtype=F64, generator=g))
+    psi, phi = torch.fft.ifft(psi_hat), torch.fft.ifft(phi_hat)
+
+    def circ(a, b):
+        return torch.stack([sum(a[(t - s) % N] * b[s] for s in range(N)) for t in range(N)])
+
+    expected = torch.stack([circ(circ(x.to(torch.complex128), psi[k]).abs().to(torch.complex128), phi).real for k in range(2)])
+    assert torch.allclose(demo.first_order_full_rate(x, psi_hat, phi_hat), expected, atol=1e-10)
+
+
+def test_relu_phase_average_closed_form_for_four_phases():
+    z = torch.randn(20, dtype=torch.complex128, generator=torch.Generator().manual_seed(2))
+    assert torch.allclose(demo.relu_phase_average(z, 4), (z.real.abs() + z.imag.abs()) / 4)
+    # many phases -> the mean of ReLU(|z| cos) = |z| / pi
+    assert torch.allclose(demo.relu_phase_average(z, 720), z.abs() / math.pi, rtol=1e-4)
+    with pytest.raises(TypeError, match="^z: "):
+        demo.relu_phase_average(z.real)
+
+
+def test_scattering_features_1d_renormalises_by_the_parent():
+    meta = [{"order": 0, "n": ()}, {"order": 1, "n": (0,)}, {"order": 1, "n": (1,)}, {"order": 2, "n": (0, 1)}]
+    S = torch.tensor([[[1.0, 1.0], [2.0, 2.0], [4.0, 4.0], [1.0, 1.0]]], dtype=F64)
+    s1, s2 = demo.scattering_features_1d(S, meta, eps=0.0)
+    assert torch.allclose(s1, torch.log(torch.tensor([[2.0, 4.0]], dtype=F64)))
+    assert torch.allclose(s2, torch.log(torch.tensor([[0.5]], dtype=F64)))
+
+
+def test_texture_dataset_is_standardised():
+    textures = {"a": torch.rand(64, 64), "b": torch.rand(64, 64) ** 3}
+    x, y = demo.texture_dataset(textures, 5, size=16, seed=0)
+    assert x.shape == (10, 16, 16) and y.tolist() == [0] * 5 + [1] * 5
+    assert torch.allclose(x.mean(dim=(-2, -1)), torch.zeros(10), atol=1e-5)
+    assert torch.allclose(x.std(dim=(-2, -1)), torch.ones(10), atol=1e-4)
+
+
+def test_molecule_peaks_and_rotation_matrix():
+    rho = demo.molecule(torch.tensor([[0.0, 0.0, 0.0]]), torch.tensor([2.0]), size=16, sigma=1.0)
+    assert tuple(int(i) for i in divmod(int(rho.argmax()), 16 * 16)) == (8, 8 * 16 + 8)
+    assert float(rho.max()) == pytest.approx(2.0)
+    R = demo.random_rotation(seed=3)
+    assert torch.allclose(R @ R.T, torch.eye(3, dtype=F64), atol=1e-12) and float(torch.det(R)) == pytest.approx(1.0)
+
+
+def test_figures():
+    assert isinstance(demo.plot_filter_bank_1d(J=4, Q=2, N_pad=512), Figure)
+    assert isinstance(demo.plot_filter_2d(j=0, theta=1, L=4, size=32), Figure)
+    table = {"shift": {"x": 1.0, "S1": 0.01}, "dilation": {"x": 0.5, "S1": 0.02}}
+    fig = demo.plot_invariance(table, shift=4, eps=0.02)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["x", "S1"]
+    S = torch.rand(3, 4, 4)
+    fig = demo.plot_channel_2d(S, [{"order": 0}, {"order": 1, "j": (0,), "theta": (2,)}, {"order": 1, "j": (1,), "theta": (0,)}], 1)
+    assert "order 1" in fig.axes[0].get_title() and "θ=2" in fig.axes[0].get_title()
+
+
+def test_filter_bank_plot_uses_the_library_bank():
+    bank = filter_bank_1d(512, 4, 2)
+    assert len(bank["psi1"]) > 0
+
+
+def test_modulation_spectrum_sums_over_the_first_wavelet():
+    meta = [{"order": 0, "n": ()}, {"order": 1, "n": (0,)}, {"order": 1, "n": (1,)},
+            {"order": 2, "n": (0, 2)}, {"order": 2, "n": (1, 2)}, {"order": 2, "n": (1, 3)}]
+    S = torch.tensor([[[9.0], [1.0], [3.0], [0.5], [1.5], [4.0]]], dtype=F64)
+    M = demo.modulation_spectrum(S, meta, eps=0.0)
+    assert torch.allclose(M, torch.log(torch.tensor([[2.0 / 4.0, 4.0 / 4.0]], dtype=F64)))
+    with pytest.raises(ValueError, match="^meta: expected one entry per channel"):
+        demo.modulation_spectrum(S, meta[:-1])
