@@ -118,3 +118,19 @@ def test_modulation_spectrum_sums_over_the_first_wavelet():
     assert torch.allclose(M, torch.log(torch.tensor([[2.0 / 4.0, 4.0 / 4.0]], dtype=F64)))
     with pytest.raises(ValueError, match="^meta: expected one entry per channel"):
         demo.modulation_spectrum(S, meta[:-1])
+
+
+def test_littlewood_paley_range_matches_the_card_and_alt_text_reports_it():
+    lo, hi = demo.lp_range(8, 1)
+    assert abs(lo - 0.60) < 0.01 and abs(hi - 1.24) < 0.01  # card: about 0.60-1.24 for J=8, Q=1
+    assert "between 0.60 and 1.24" in demo.filter_bank_alt_text(8, 1) and "9 first-order" in demo.filter_bank_alt_text(8, 1)
+
+
+def test_filter_bank_widget_headless():
+    from harmonia.course import widgets
+
+    w = widgets.interactive_figure(demo.plot_filter_bank_1d, alt=demo.filter_bank_alt_text,
+                                   J=widgets.int_slider(4, 3, 10, "J"), Q=widgets.int_slider(2, 1, 16, "Q"))
+    assert "J=4, Q=2" in w.result.axes[0].get_title()
+    w.children[1].value = 4
+    assert "J=4, Q=4" in w.result.axes[0].get_title()

@@ -40,6 +40,8 @@ __all__ = [
     "molecule",
     "random_rotation",
     "plot_filter_bank_1d",
+    "lp_range",
+    "filter_bank_alt_text",
     "plot_filter_2d",
     "plot_invariance",
     "plot_channel_2d",
@@ -302,11 +304,32 @@ def plot_filter_bank_1d(J: int = 6, Q: int = 8, N_pad: int = 2048) -> Figure:
             title=f"1D Morlet bank J={J}, Q={Q}: {psi.shape[0]} wavelets ({n_const} of constant bandwidth)")
     ax0.legend(loc="upper left")
     lp = littlewood_paley_sum(psi, phi)[: N_pad // 2].numpy()
+    lo, hi = lp_range(J, Q, N_pad)
     ax1.plot(f, lp, color="#009E73")
     ax1.axhline(1.0, color="0.5", lw=0.8, ls="--")
+    ax1.axvspan(0.01, 0.45, color="0.9", zorder=0)
     ax1.set(xlabel="frequency $f$ (cycles per sample, log scale)", ylabel="LP sum",
-            title=f"Littlewood-Paley sum: between {lp[1:].min():.2f} and {lp[1:].max():.2f} on (0, 1/2)")
+            title=f"Littlewood-Paley sum: between {lo:.2f} and {hi:.2f} on 0.01 < f < 0.45 (shaded)")
     return fig
+
+
+def lp_range(J: int, Q: int, N_pad: int = 2048) -> tuple[float, float]:
+    """Min and max of the Littlewood-Paley sum (wavelets + low-pass) of the 1D bank on 0.01 < f < 0.45."""
+    bank = filter_bank_1d(N_pad, J, Q)
+    psi = torch.stack([p["levels"][0] for p in bank["psi1"]])
+    lp = littlewood_paley_sum(psi, bank["phi"]["levels"][0])
+    f = torch.arange(N_pad, dtype=F64) / N_pad
+    band = lp[(f > 0.01) & (f < 0.45)]
+    return float(band.min()), float(band.max())
+
+
+def filter_bank_alt_text(J: int, Q: int) -> str:
+    """Alt text of :func:`plot_filter_bank_1d`, with the computed Littlewood-Paley range."""
+    lo, hi = lp_range(J, Q)
+    n = len(morlet_1d_params(J, Q)["xi"])
+    return (f"The {n} first-order Morlet wavelets of the J={J}, Q={Q} bank in Fourier on a log-frequency axis, "
+            f"with the Gaussian low-pass; below, their Littlewood-Paley sum, between {lo:.2f} and {hi:.2f} "
+            "for frequencies from 0.01 to 0.45.")
 
 
 def plot_filter_2d(j: int = 1, theta: int = 0, L: int = 8, size: int = 64) -> Figure:
