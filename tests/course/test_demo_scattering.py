@@ -134,3 +134,16 @@ def test_filter_bank_widget_headless():
     assert "J=4, Q=2" in w.result.axes[0].get_title()
     w.children[1].value = 4
     assert "J=4, Q=4" in w.result.axes[0].get_title()
+
+
+def test_filter_2d_widget_headless_follows_L():
+    from harmonia.course import widgets
+
+    w = widgets.interactive_figure(
+        lambda j, theta, L: demo.plot_filter_2d(j=j, theta=theta % L, L=L, size=32),
+        alt="a 2D Morlet wavelet for a test",
+        j=widgets.int_slider(1, 0, 3, "j"), theta=widgets.int_slider(2, 0, 7, "theta"), L=widgets.int_slider(8, 2, 8, "L"),
+    )
+    assert "theta=2" in w.result.axes[0].get_title().replace("\\theta", "theta")
+    w.children[2].value = 2  # L = 2: orientation index 2 wraps to 0
+    assert "theta=0" in w.result.axes[0].get_title().replace("\\theta", "theta")
