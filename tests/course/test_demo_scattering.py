@@ -9,7 +9,6 @@ import torch
 from matplotlib.figure import Figure
 
 from harmonia.course.demos import scattering as demo
-from harmonia.filters.morlet1d import filter_bank_1d
 
 F64 = torch.float64
 
@@ -103,11 +102,6 @@ def test_figures():
     S = torch.rand(3, 4, 4)
     fig = demo.plot_channel_2d(S, [{"order": 0}, {"order": 1, "j": (0,), "theta": (2,)}, {"order": 1, "j": (1,), "theta": (0,)}], 1)
     assert "order 1" in fig.axes[0].get_title() and "θ=2" in fig.axes[0].get_title()
-
-
-def test_filter_bank_plot_uses_the_library_bank():
-    bank = filter_bank_1d(512, 4, 2)
-    assert len(bank["psi1"]) > 0
 
 
 def test_modulation_spectrum_sums_over_the_first_wavelet():
