@@ -27,6 +27,7 @@ from harmonia.config import check_positive, check_tensor
 from harmonia.fourier import periodize_filter
 
 __all__ = [
+    "morlet_bank_1d",
     "R_PSI",
     "SIGMA0",
     "ALPHA",
@@ -444,3 +445,48 @@ def filter_bank_1d(
     _need(max_phi)
     phi = {"levels": _levels(gauss_1d_hat(N_pad, sigma_phi), max_phi), "xi": 0.0, "sigma": sigma_phi, "j": log2_T}
     return {"phi": phi, "psi1": psi1, "psi2": psi2}
+
+
+def morlet_bank_1d(N: int, J: int, Q: int = 1, xi0: float | None = None, sigma0: float = SIGMA0) -> dict[str, Any]:
+    r"""A full-resolution, periodic bank of constant-Q Morlet wavelets plus a Gaussian low-pass.
+
+    Unlike :func:`filter_bank_1d` (padded grid, subsampling levels, constant-bandwidth tail), every
+    filter lives on the signal's own periodic grid of ``N`` samples and the whole bank is constant-Q:
+
+    .. math:: \xi_n=\xi_0\,2^{-n/Q},\qquad \sigma_n=\sigma(\xi_n,Q),\qquad n=0,\dots,JQ-1,
+
+    with :func:`sigma_from_xi`'s width rule and a low-pass of width :math:`\sigma_0/2^J`. This is the bank
+    of the phase harmonic moments (chapter 06), which use no subsampling.
+
+    Parameters
+    ----------
+    N : int >= 2
+        Signal length.
+    J : int >= 1
+        Number of octaves.
+    Q : int >= 1
+        Wavelets per octave.
+    xi0 : float, optional
+        Highest centre frequency in cycles per sample (default :func:`xi_max`, 0.35 for ``Q=1``).
+    sigma0 : float
+        Low-pass width at scale 1 (cycles per sample).
+
+    Returns
+    -------
+    dict
+        ``"psi"``: (J*Q, N) float64 spectra in FFT order (nearly analytic: concentrated on positive
+        frequencies), ``"phi"``: (N,) float64, ``"xi"``, ``"sigma"``: lists of length J*Q.
+
+    Used in: chapter 06.
+    """
+    N = check_positive(N, "N", integer=True)
+    J = check_positive(J, "J", integer=True)
+    Q = _check_Q(Q)
+    x0 = xi_max(Q) if xi0 is None else check_positive(xi0, "xi0")
+    if not x0 < 0.5:
+        raise ValueError(f"xi0: expected a centre frequency in (0, 0.5) cycles per sample, got {xi0!r}")
+    xis = [x0 * math.pow(2.0, -n / Q) for n in range(J * Q)]
+    sigmas = [sigma_from_xi(xi, Q) for xi in xis]
+    psi = torch.stack([morlet_1d_hat(N, xi, s) for xi, s in zip(xis, sigmas)])
+    phi = gauss_1d_hat(N, check_positive(sigma0, "sigma0") / math.pow(2.0, J))
+    return {"psi": psi, "phi": phi, "xi": xis, "sigma": sigmas}

@@ -1,0 +1,243 @@
+"""Layer 2: phase harmonics and the rectifier seen as a filter along the phase.
+
+For a complex coefficient :math:`z=|z|e^{i\\varphi(z)}` and an integer :math:`k`, the phase harmonic is
+
+.. math:: [z]^k = |z|\\,e^{ik\\varphi(z)},\\qquad [0]^k=0 .
+
+A rectifier applied to the real parts of a complex filter output rotated by :math:`\\alpha`,
+:math:`U(\\alpha)=\\rho(\\mathrm{Re}(e^{-i\\alpha}z))=|z|\\,\\rho(\\cos(\\varphi(z)-\\alpha))` (for a positively
+homogeneous :math:`\\rho`), is a window along :math:`\\alpha` centred at the phase of :math:`z`; its Fourier
+coefficients along :math:`\\alpha` are :math:`\\hat\\gamma(k)[z]^k` (Mallat, Zhang, Rochette 2020):
+
+.. math:: \\frac1{2\\pi}\\int_0^{2\\pi}\\rho(\\mathrm{Re}(e^{-i\\alpha}z))\\,e^{ik\\alpha}\\,d\\alpha=\\hat\\gamma(k)\\,[z]^k,
+          \\qquad \\hat\\gamma(k)=\\frac1{2\\pi}\\int_0^{2\\pi}\\rho(\\cos\\alpha)e^{-ik\\alpha}d\\alpha .
+
+Used in: chapters 06-08 (and 10 through :mod:`harmonia.wph`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Union
+
+import torch
+
+from harmonia.config import check_in, check_positive, check_tensor
+
+__all__ = [
+    "RECTIFIERS",
+    "phase_harmonic",
+    "phase_filter",
+    "phase_fourier",
+    "rectifier_fourier_coeff",
+    "phase_filter_distance_ratio",
+]
+
+Rectifier = Union[str, Callable[[torch.Tensor], torch.Tensor]]
+
+#: The homogeneous rectifiers known by name: ReLU :math:`\max(a,0)` and the absolute value :math:`|a|`.
+RECTIFIERS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": torch.relu,
+    "abs": torch.abs,
+}
+
+
+def _as_k(k: object, z: torch.Tensor) -> int | torch.Tensor:
+    if isinstance(k, bool):
+        raise TypeError(f"k: expected an int or an integer tensor, got {k!r}")
+    if isinstance(k, int):
+        return k
+    if isinstance(k, torch.Tensor):
+        check_tensor(k, "k", dtype="integer")
+        try:
+            torch.broadcast_shapes(k.shape, z.shape)
+        except RuntimeError:
+            raise ValueError(
+                f"k: expected a shape that broadcasts with z's {tuple(z.shape)}, got shape {tuple(k.shape)}"
+            ) from None
+        return k.to(z.device)
+    raise TypeError(f"k: expected an int or an integer tensor, got {type(k).__name__}")
+
+
+class _PhaseHarmonic(torch.autograd.Function):
+    """:math:`f(z)=z^{(1+k)/2}\\bar z^{(1-k)/2}`, so :math:`\\partial f/\\partial z=\\tfrac{1+k}2e^{i(k-1)\\varphi}`
+    and :math:`\\partial f/\\partial\\bar z=\\tfrac{1-k}2e^{i(k+1)\\varphi}`, both of modulus at most
+    :math:`\\max(1,|k|)` and set to 0 where :math:`z=0`."""
+
+    @staticmethod
+    def forward(ctx, z: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        r = torch.abs(z)
+        phi = torch.angle(z)
+        ctx.save_for_backward(r, phi, k)
+        return torch.polar(r, k * phi)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        r, phi, k = ctx.saved_tensors
+        alive = (r > 0).to(r.dtype)
+        # PyTorch's convention for a holomorphic-or-not map s(z) with incoming grad g = dL/d(conj s):
+        # dL/d(conj z) = g * conj(ds/dz) + conj(g) * ds/d(conj z).
+        one = torch.ones_like(r)
+        a = alive * (1 + k) / 2 * torch.polar(one, -(k - 1) * phi)
+        b = alive * (1 - k) / 2 * torch.polar(one, (k + 1) * phi)
+        return grad * a + grad.conj() * b, None
+
+
+def phase_harmonic(z: torch.Tensor, k: int | torch.Tensor) -> torch.Tensor:
+    """The phase harmonic :math:`[z]^k=|z|e^{ik\\varphi(z)}` of a complex tensor.
+
+    Properties (tested): :math:`[z]^0=|z|`, :math:`[z]^1=z`, :math:`[z]^{-k}=\\overline{[z]^k}`,
+    :math:`|[z]^k|=|z|`, :math:`[z]^k=z^k/|z|^{k-1}` for :math:`k\\ge1`, and the Lipschitz bound
+    :math:`|[z]^k-[z']^k|\\le\\max(1,|k|)\\,|z-z'|`. The gradient is finite everywhere: it is set to 0 where
+    :math:`z=0` (where ``atan2`` and :math:`\\partial|z|` would give NaN).
+
+    Parameters
+    ----------
+    z : complex tensor of any shape (a real tensor is promoted to complex)
+    k : int or integer tensor broadcastable with ``z``
+        The harmonic order(s).
+
+    Returns
+    -------
+    complex tensor of the broadcast shape, same complex dtype as ``z``.
+    ``k=1`` (int) returns ``z`` itself.
+
+    Used in: chapters 06-08.
+    """
+    check_tensor(z, "z", dtype="float_or_complex")
+    if not z.is_complex():
+        z = z.to(torch.complex128 if z.dtype == torch.float64 else torch.complex64)
+    k = _as_k(k, z)
+    if isinstance(k, int):
+        if k == 1:
+            return z
+        if k == -1:
+            return z.conj()
+        k = torch.tensor(k, device=z.device)
+    k = k.to(z.real.dtype)
+    return _PhaseHarmonic.apply(z, k)
+
+
+def _rectifier(rectifier: Rectifier) -> Callable[[torch.Tensor], torch.Tensor]:
+    if callable(rectifier):
+        return rectifier
+    check_in(rectifier, "rectifier", tuple(RECTIFIERS))
+    return RECTIFIERS[rectifier]
+
+
+def phase_filter(z: torch.Tensor, n_alpha: int, rectifier: Rectifier = "relu") -> torch.Tensor:
+    """Rectified real parts of the rotated coefficient, one per phase :math:`\\alpha_a=2\\pi a/A`:
+
+    .. math:: U_a=\\rho\\big(\\mathrm{Re}(e^{-i\\alpha_a}z)\\big),\\qquad a=0,\\dots,A-1 .
+
+    This is a CNN layer whose filters :math:`\\mathrm{Re}(e^{-i\\alpha}\\psi)` share one frequency band and
+    differ by their phase, followed by the rectifier :math:`\\rho`.
+
+    Parameters
+    ----------
+    z : complex tensor, shape (...)
+    n_alpha : int >= 1
+        Number :math:`A` of equispaced phases.
+    rectifier : "relu", "abs" or a callable acting elementwise on real tensors
+
+    Returns
+    -------
+    real tensor, shape (..., n_alpha)
+
+    Used in: chapter 06.
+    """
+    check_tensor(z, "z", dtype="complex")
+    n_alpha = check_positive(n_alpha, "n_alpha", integer=True)
+    rho = _rectifier(rectifier)
+    alpha = 2 * math.pi * torch.arange(n_alpha, device=z.device, dtype=z.real.dtype) / n_alpha
+    rotation = torch.polar(torch.ones_like(alpha), -alpha)
+    return rho((z.unsqueeze(-1) * rotation).real)
+
+
+def phase_fourier(U: torch.Tensor, k: int | torch.Tensor) -> torch.Tensor:
+    """Fourier coefficients along the phase axis (the last one) of :func:`phase_filter`'s output:
+
+    .. math:: \\hat U_k=\\frac1A\\sum_{a=0}^{A-1}U_a\\,e^{ik\\alpha_a} .
+
+    With :math:`A` phases, :math:`\\hat U_k=\\hat\\gamma(k)[z]^k` plus aliases from :math:`k\\pm A, k\\pm2A,\\dots`
+
+    Parameters
+    ----------
+    U : real or complex tensor, shape (..., A)
+    k : int or 1-D integer tensor of harmonic orders
+
+    Returns
+    -------
+    complex tensor, shape (...) for an int ``k``, (..., len(k)) for a tensor.
+
+    Used in: chapter 06.
+    """
+    check_tensor(U, "U", dtype="float_or_complex", min_ndim=1)
+    A = U.shape[-1]
+    spectrum = torch.fft.ifft(U, dim=-1)  # (1/A) sum_a U_a e^{+2 pi i k a / A}
+    if isinstance(k, int) and not isinstance(k, bool):
+        return spectrum[..., k % A]
+    check_tensor(k, "k", dtype="integer", ndim=1)
+    return spectrum[..., torch.remainder(k.to(U.device), A)]
+
+
+def rectifier_fourier_coeff(k: int | torch.Tensor, rectifier: str = "relu") -> torch.Tensor:
+    """Closed-form Fourier coefficients :math:`\\hat\\gamma(k)` of :math:`\\gamma(\\alpha)=\\rho(\\cos\\alpha)`.
+
+    ReLU: :math:`\\hat\\gamma(0)=1/\\pi`, :math:`\\hat\\gamma(\\pm1)=1/4`, :math:`\\hat\\gamma(k)=0` for odd
+    :math:`|k|\\ge3`, and :math:`\\hat\\gamma(k)=-\\cos(k\\pi/2)/(\\pi(k^2-1))` for even :math:`k`.
+    Absolute value: :math:`|a|=\\rho(a)+\\rho(-a)`, so :math:`\\hat\\gamma_{|\\cdot|}(k)=(1+(-1)^k)\\hat\\gamma(k)`:
+    every odd harmonic, :math:`k=\\pm1` included, vanishes (the sign is lost).
+
+    Parameters
+    ----------
+    k : int or integer tensor
+    rectifier : "relu" or "abs"
+
+    Returns
+    -------
+    float64 tensor of ``k``'s shape (0-d for an int).
+
+    Used in: chapter 06.
+    """
+    check_in(rectifier, "rectifier", tuple(RECTIFIERS))
+    if isinstance(k, bool) or not isinstance(k, (int, torch.Tensor)):
+        raise TypeError(f"k: expected an int or an integer tensor, got {k!r}")
+    kk = torch.as_tensor(k)
+    check_tensor(kk, "k", dtype="integer")
+    kk = kk.to(torch.float64)
+    even = torch.remainder(kk, 2) == 0
+    denom = torch.where(even, math.pi * (kk**2 - 1), torch.ones_like(kk))
+    relu = torch.where(even, -torch.cos(kk * math.pi / 2) / denom, torch.zeros_like(kk))
+    relu = torch.where(kk.abs() == 1, torch.full_like(kk, 0.25), relu)
+    if rectifier == "abs":
+        return torch.where(even, 2 * relu, torch.zeros_like(kk))
+    return relu
+
+
+def phase_filter_distance_ratio(z1: torch.Tensor, z2: torch.Tensor, n_alpha: int = 1024,
+                                rectifier: Rectifier = "relu") -> torch.Tensor:
+    """Squared distance of the phase-filter representations relative to the coefficients' distance:
+
+    .. math:: R(z,z')=\\frac{\\frac1A\\sum_a|\\rho(\\mathrm{Re}(e^{-i\\alpha_a}z))-\\rho(\\mathrm{Re}(e^{-i\\alpha_a}z'))|^2}{|z-z'|^2}.
+
+    For the ReLU, :math:`1/8\\le R\\le1/4` (the bi-Lipschitz bounds; :math:`z'=-z` attains 1/8, nearby
+    pairs attain 1/4).
+
+    Parameters
+    ----------
+    z1, z2 : complex tensors of the same shape (...), with ``z1 != z2`` everywhere
+
+    Returns
+    -------
+    real tensor, shape (...)
+
+    Used in: chapter 06.
+    """
+    check_tensor(z1, "z1", dtype="complex")
+    check_tensor(z2, "z2", dtype="complex", shape=tuple(z1.shape), like=z1)
+    gap = (z1 - z2).abs() ** 2
+    if bool((gap == 0).any()):
+        raise ValueError(f"z2: expected z2 != z1 everywhere, got {int((gap == 0).sum())} equal entries")
+    diff = phase_filter(z1, n_alpha, rectifier) - phase_filter(z2, n_alpha, rectifier)
+    return (diff**2).mean(-1) / gap

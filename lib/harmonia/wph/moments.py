@@ -1,0 +1,280 @@
+"""Wavelet phase harmonic moments: batched, differentiable, device-agnostic modules.
+
+For a real signal or image :math:`x` on a periodic grid :math:`G` (:math:`|G|=P` points), a filter bank
+:math:`\\{\\hat\\psi_\\lambda\\}` and a :class:`~harmonia.wph.index.MomentIndex`:
+
+1. :math:`z_\\lambda=x\\star\\psi_\\lambda` at full resolution (periodic convolution by FFT);
+2. fields :math:`H_{\\lambda,k}=[z_\\lambda]^k` (:func:`harmonia.phase_harmonics.phase_harmonic`);
+3. centring and optional normalisation by the **target's** statistics, frozen by ``set_target``:
+   :math:`\\tilde H=(H-m_{\\bar x})/s_{\\bar x}`;
+4. moments :math:`\\frac1P\\sum_u\\tilde H_1(u)\\overline{\\tilde H_2(u-\\tau)}` -- all zero-shift moments at once
+   as one Gram matrix :math:`\\tilde H\\tilde H^*/P`, shifted ones by rolling;
+5. a real vector: real parts, imaginary parts of the complex moments, then the fields' means.
+
+Every moment is exactly invariant to circular translations of :math:`x`.
+
+Used in: chapters 06-08, 10.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from harmonia.config import check_in, check_tensor
+from harmonia.filters.bump import filter_bank_bump_2d
+from harmonia.filters.morlet1d import morlet_bank_1d
+from harmonia.phase_harmonics import phase_harmonic
+from harmonia.wph.index import MomentIndex, scale_interaction_2d, tolerance_rule_1d
+
+__all__ = ["PhaseHarmonicCov", "WPH1D", "WPH2D", "MORLET_WIDTH_FACTOR"]
+
+#: Half-width of a Morlet band at :math:`k=1` in units of its :math:`\sigma`: :math:`\pi/(2\sqrt3)`
+#: (the authors' :math:`\delta=\frac{\pi}{2\sqrt3}\sigma_0/\xi_0` times :math:`\xi`).
+MORLET_WIDTH_FACTOR = math.pi / (2 * math.sqrt(3))
+
+
+def _long(a: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(a), dtype=torch.long)
+
+
+class PhaseHarmonicCov(nn.Module):
+    """Phase harmonic moments of a filter bank and a moment index.
+
+    Parameters
+    ----------
+    filters_hat : (n_filters, *spatial) real or complex tensor
+        Filter spectra in FFT order; ``spatial`` has 1 or 2 dimensions (the index's shift dimension).
+    index : MomentIndex
+        Which fields and moments (:mod:`harmonia.wph.index`).
+    center : "target", "self" or "none"
+        Subtract the target's field means (frozen by :meth:`set_target`; the papers' choice), each
+        input's own means (the empirical covariance of one signal), or nothing.
+    std_norm : bool
+        Divide each centred field by the target's RMS :math:`s_{\\bar x}` (chapter 07's normalisation).
+    include_means : bool
+        Append the means of ``index.mean_fields`` (first-order statistics).
+
+    Used in: chapters 06-08, 10.
+    """
+
+    def __init__(self, filters_hat: torch.Tensor, index: MomentIndex, *, center: str = "target",
+                 std_norm: bool = False, include_means: bool = True) -> None:
+        super().__init__()
+        if not isinstance(index, MomentIndex):
+            raise TypeError(f"index: expected a MomentIndex, got {type(index).__name__}")
+        d = index.row_shift.shape[1]
+        check_tensor(filters_hat, "filters_hat", dtype="float_or_complex", ndim=1 + d)
+        n_filters = filters_hat.shape[0]
+        if index.n_fields and int(index.field_filter.max()) >= n_filters:
+            raise ValueError(f"index: refers to filter {int(index.field_filter.max())}, "
+                             f"but filters_hat has only {n_filters} filters")
+        self.center = check_in(center, "center", ("target", "self", "none"))
+        self.std_norm = bool(std_norm)
+        if self.std_norm and center == "self":
+            raise ValueError("std_norm: expected False with center='self' (the RMS is the target's), got True")
+        self.include_means = bool(include_means)
+        self.index = index
+        self.spatial = tuple(filters_hat.shape[1:])
+        self.register_buffer("filters_hat", filters_hat.detach().clone())
+        self.register_buffer("field_filter", _long(index.field_filter))
+        self.register_buffer("field_k", _long(index.field_k))
+        self.register_buffer("row_f1", _long(index.row_f1))
+        self.register_buffer("row_f2", _long(index.row_f2))
+        self.register_buffer("row_imag", torch.as_tensor(~index.row_real))
+        self.register_buffer("mean_fields", _long(index.mean_fields))
+        self.register_buffer("mean_imag", torch.as_tensor(~index.mean_real))
+        self.register_buffer("target_mean", torch.zeros(index.n_fields, dtype=torch.complex128))
+        self.register_buffer("target_std", torch.ones(index.n_fields, dtype=torch.float64))
+        self.has_target = False
+        shifts = index.row_shift
+        zero = (shifts == 0).all(axis=1)
+        self.register_buffer("rows_zero", _long(np.flatnonzero(zero)))
+        groups = {}
+        for r in np.flatnonzero(~zero):
+            groups.setdefault(tuple(int(s) for s in shifts[r]), []).append(r)
+        self._shift_groups = [(s, _long(np.array(rows))) for s, rows in groups.items()]
+
+    @property
+    def n_moments(self) -> int:
+        """Length of the returned real vector."""
+        mean_part = int(self.mean_fields.numel() + self.mean_imag.sum()) if self.include_means else 0
+        return int(self.row_f1.numel() + self.row_imag.sum()) + mean_part
+
+    def _check_input(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
+        check_tensor(x, name, dtype="floating", shape=("...", *self.spatial), like=self.filters_hat)
+        return x
+
+    def fields(self, x: torch.Tensor) -> torch.Tensor:
+        """The fields :math:`H_f=[x\\star\\psi_{\\lambda_f}]^{k_f}`.
+
+        Parameters
+        ----------
+        x : (..., *spatial) real tensor
+
+        Returns
+        -------
+        (..., F, *spatial) complex tensor (complex64 for float32 input, complex128 for float64).
+        """
+        self._check_input(x)
+        d = len(self.spatial)
+        dims = tuple(range(-d, 0))
+        x_hat = torch.fft.fftn(x, dim=dims)
+        filt = self.filters_hat.to(x_hat.dtype if self.filters_hat.is_complex() else x.dtype)
+        used, where = torch.unique(self.field_filter, return_inverse=True)
+        z = torch.fft.ifftn(x_hat.unsqueeze(-d - 1) * filt[used], dim=dims)
+        z = z.index_select(-d - 1, where)
+        k = self.field_k.view(-1, *([1] * d))
+        return phase_harmonic(z, k)
+
+    @torch.no_grad()
+    def set_target(self, x0: torch.Tensor) -> torch.Tensor:
+        """Freeze the target's field means and RMS (averaged over any batch of target samples)
+        and return the target's moment vector (detached).
+
+        Parameters
+        ----------
+        x0 : (..., *spatial) real tensor
+        """
+        self._check_input(x0, "x0")
+        H = self.fields(x0).flatten(-len(self.spatial))
+        H = H.reshape(-1, *H.shape[-2:])
+        mean = H.mean(dim=(0, -1))
+        std = ((H - mean[:, None]).abs() ** 2).mean(dim=(0, -1)).sqrt() + 1e-16
+        self.target_mean = mean.to(torch.complex128)
+        self.target_std = std.to(torch.float64)
+        self.has_target = True
+        return self.forward(x0).detach()
+
+    def complex_moments(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The moments as complex numbers, one per index row, and the fields' means.
+
+        Returns
+        -------
+        moments : (..., R) complex tensor
+        means : (..., F) complex tensor (means of the uncentred fields)
+        """
+        if self.center == "target" and not self.has_target:
+            raise RuntimeError("set_target(x0) must be called before computing moments with center='target'")
+        H = self.fields(x).flatten(-len(self.spatial))
+        P = H.shape[-1]
+        means = H.mean(-1)
+        if self.center == "target":
+            H = H - self.target_mean.to(H.dtype)[:, None]
+        elif self.center == "self":
+            H = H - means.unsqueeze(-1)
+        if self.std_norm:
+            H = H / self.target_std.to(H.real.dtype)[:, None]
+        moments = H.new_zeros(*H.shape[:-2], self.row_f1.numel())
+        if self.rows_zero.numel():
+            gram = H @ H.conj().transpose(-1, -2) / P
+            r = self.rows_zero
+            moments[..., r] = gram[..., self.row_f1[r], self.row_f2[r]]
+        for shift, r in self._shift_groups:
+            a = H[..., self.row_f1[r], :].unflatten(-1, self.spatial)
+            b = H[..., self.row_f2[r], :].unflatten(-1, self.spatial)
+            b = torch.roll(b, shifts=shift, dims=tuple(range(-len(shift), 0)))
+            moments[..., r] = (a * b.conj()).flatten(-len(self.spatial)).mean(-1)
+        return moments, means
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The real moment vector.
+
+        Parameters
+        ----------
+        x : (..., *spatial) real tensor (float32 or float64)
+
+        Returns
+        -------
+        (..., n_moments) real tensor: ``[Re C, Im C (complex rows), Re m, Im m (k >= 2)]``.
+        """
+        moments, means = self.complex_moments(x)
+        parts = [moments.real, moments.imag[..., self.row_imag]]
+        if self.include_means:
+            m = means[..., self.mean_fields]
+            parts += [m.real, m.imag[..., self.mean_imag]]
+        return torch.cat(parts, dim=-1)
+
+    def correlations(self, x: torch.Tensor) -> torch.Tensor:
+        """Zero-shift moments of each input's own centred fields normalised by their variances,
+        :math:`C_{12}/\\sqrt{C_{11}C_{22}}`, so :math:`|\\cdot|\\le1` by Cauchy-Schwarz (shifts are ignored).
+
+        Returns
+        -------
+        (..., R) complex tensor
+        """
+        H = self.fields(x).flatten(-len(self.spatial))
+        H = H - H.mean(-1, keepdim=True)
+        var = (H.abs() ** 2).mean(-1)
+        c = (H[..., self.row_f1, :] * H[..., self.row_f2, :].conj()).mean(-1)
+        return c / torch.sqrt(var[..., self.row_f1] * var[..., self.row_f2]).clamp_min(1e-30)
+
+
+class WPH1D(PhaseHarmonicCov):
+    """Phase harmonic moments of 1D periodic signals with a constant-Q Morlet bank and the authors'
+    tolerance rule (:func:`~harmonia.wph.index.tolerance_rule_1d`).
+
+    Parameters
+    ----------
+    N : int
+        Signal length.
+    J, Q : int
+        Octaves and wavelets per octave (:func:`harmonia.filters.morlet1d.morlet_bank_1d`; a Gaussian
+        low-pass is appended as the last filter).
+    K : int
+        Harmonics :math:`k=0..K-1`.
+    n_diag : int, optional
+        Band of filter indices (default: all pairs).
+    tol : float
+        Overlap tolerance.
+    coupling : bool
+        False keeps only :math:`k=k'` pairs (no phase coupling across frequencies).
+    **kwargs
+        ``center``, ``std_norm``, ``include_means`` of :class:`PhaseHarmonicCov`.
+
+    Used in: chapter 06.
+    """
+
+    def __init__(self, N: int, J: int, Q: int = 1, K: int = 5, n_diag: int | None = None, tol: float = 2.0,
+                 coupling: bool = True, **kwargs) -> None:
+        bank = morlet_bank_1d(N, J, Q)
+        xi = list(bank["xi"]) + [0.0]
+        width = [MORLET_WIDTH_FACTOR * s for s in bank["sigma"]]
+        width.append(width[-1])
+        index = tolerance_rule_1d(xi, width, K, n_diag=n_diag, tol=tol, coupling=coupling)
+        filters = torch.cat([bank["psi"], bank["phi"][None]])
+        super().__init__(filters, index, **kwargs)
+        self.xi = xi
+
+
+class WPH2D(PhaseHarmonicCov):
+    """Phase harmonic moments of periodic images with bump steerable wavelets
+    (:func:`harmonia.filters.bump.filter_bank_bump_2d`, 2L orientations, low-pass last).
+
+    Parameters
+    ----------
+    M, N : int
+        Image size.
+    J, L : int
+        Scales and orientations per half circle.
+    dj, dl, dk : int
+        Scale interactions, orientation band (default L/2), harmonic band of
+        :func:`~harmonia.wph.index.scale_interaction_2d`; ignored when ``index`` is given.
+    index : MomentIndex, optional
+        Another moment set over the same filter numbering (``j * 2L + l``, low-pass last).
+    **kwargs
+        ``center``, ``std_norm``, ``include_means`` of :class:`PhaseHarmonicCov`.
+
+    Used in: chapters 06-08.
+    """
+
+    def __init__(self, M: int, N: int, J: int, L: int, dj: int = 1, dl: int | None = None, dk: int = 1,
+                 index: MomentIndex | None = None, **kwargs) -> None:
+        bank = filter_bank_bump_2d(M, N, J, L, full_circle=True)
+        filters = torch.cat([bank["psi"].reshape(-1, M, N), bank["phi"][None]])
+        if index is None:
+            index = scale_interaction_2d(J, L, dj, dl, dk, full_circle=True)
+        super().__init__(filters, index, **kwargs)
