@@ -59,28 +59,47 @@ def _as_k(k: object, z: torch.Tensor) -> int | torch.Tensor:
     raise TypeError(f"k: expected an int or an integer tensor, got {type(k).__name__}")
 
 
+def _unit_power(u: torch.Tensor, m: int) -> torch.Tensor:
+    """:math:`u^m` for a unit-modulus (or zero) complex tensor and any integer :math:`m`
+    (:math:`u^{-m}=\\bar u^m`), by repeated squaring: a few multiplications instead of trigonometry."""
+    if m < 0:
+        u, m = u.conj(), -m
+    result = None
+    base = u
+    while m:
+        if m & 1:
+            result = base if result is None else result * base
+        m >>= 1
+        if m:
+            base = base * base
+    return torch.ones_like(u) if result is None else result
+
+
 class _PhaseHarmonic(torch.autograd.Function):
-    """:math:`f(z)=z^{(1+k)/2}\\bar z^{(1-k)/2}`, so :math:`\\partial f/\\partial z=\\tfrac{1+k}2e^{i(k-1)\\varphi}`
-    and :math:`\\partial f/\\partial\\bar z=\\tfrac{1-k}2e^{i(k+1)\\varphi}`, both of modulus at most
-    :math:`\\max(1,|k|)` and set to 0 where :math:`z=0`."""
+    """:math:`f(z)=z^{(1+k)/2}\\bar z^{(1-k)/2}=|z|u^k` with :math:`u=z/|z|`, so
+    :math:`\\partial f/\\partial z=\\tfrac{1+k}2u^{k-1}` and :math:`\\partial f/\\partial\\bar z=\\tfrac{1-k}2u^{k+1}`,
+    both of modulus at most :math:`\\max(1,|k|)` and set to 0 where :math:`z=0`."""
 
     @staticmethod
-    def forward(ctx, z: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, z: torch.Tensor, k: int) -> torch.Tensor:
         r = torch.abs(z)
-        phi = torch.angle(z)
-        ctx.save_for_backward(r, phi, k)
-        return torch.polar(r, k * phi)
+        alive = r > 0
+        u = torch.where(alive, z / torch.where(alive, r, torch.ones_like(r)), torch.zeros_like(z))
+        ctx.save_for_backward(u)
+        ctx.k = k
+        return r * _unit_power(u, k) if k != 0 else r.to(z.dtype)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        r, phi, k = ctx.saved_tensors
-        alive = (r > 0).to(r.dtype)
-        # PyTorch's convention for a holomorphic-or-not map s(z) with incoming grad g = dL/d(conj s):
+        (u,) = ctx.saved_tensors
+        k = ctx.k
+        alive = (u != 0).to(u.real.dtype)
+        # PyTorch's convention for a non-holomorphic s(z) with incoming grad g = dL/d(conj s):
         # dL/d(conj z) = g * conj(ds/dz) + conj(g) * ds/d(conj z).
-        one = torch.ones_like(r)
-        a = alive * (1 + k) / 2 * torch.polar(one, -(k - 1) * phi)
-        b = alive * (1 - k) / 2 * torch.polar(one, (k + 1) * phi)
-        return grad * a + grad.conj() * b, None
+        out = grad.conj() * ((1 - k) / 2 * alive * _unit_power(u, k + 1)) if k != 1 else 0
+        if k != -1:
+            out = out + grad * ((1 + k) / 2 * alive * _unit_power(u, 1 - k))
+        return out, None
 
 
 def phase_harmonic(z: torch.Tensor, k: int | torch.Tensor) -> torch.Tensor:
@@ -113,9 +132,13 @@ def phase_harmonic(z: torch.Tensor, k: int | torch.Tensor) -> torch.Tensor:
             return z
         if k == -1:
             return z.conj()
-        k = torch.tensor(k, device=z.device)
-    k = k.to(z.real.dtype)
-    return _PhaseHarmonic.apply(z, k)
+        return _PhaseHarmonic.apply(z, k)
+    shape = torch.broadcast_shapes(k.shape, z.shape)
+    out = None
+    for value in torch.unique(k).tolist():  # a few distinct orders: each by repeated squaring
+        part = torch.where(k == value, phase_harmonic(z, int(value)), 0)
+        out = part if out is None else out + part
+    return out.expand(shape) if out is not None else z.new_zeros(shape)
 
 
 def _rectifier(rectifier: Rectifier) -> Callable[[torch.Tensor], torch.Tensor]:

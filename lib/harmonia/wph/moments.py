@@ -92,11 +92,35 @@ class PhaseHarmonicCov(nn.Module):
         self.has_target = False
         shifts = index.row_shift
         zero = (shifts == 0).all(axis=1)
-        self.register_buffer("rows_zero", _long(np.flatnonzero(zero)))
-        groups = {}
+        # Internally the fields are sorted by group (the scale of a 2D bank, one group in 1D) so that the
+        # zero-shift moments come from Gram blocks H_A H_B^* / P between contiguous groups: only the blocks
+        # that some row needs are computed, and splitting (not indexing) keeps the backward cheap.
+        scale = np.asarray(index.labels.get("j", np.zeros(n_filters, dtype=np.int64)))
+        group = scale[index.field_filter]
+        perm = np.argsort(group, kind="stable")
+        rank = np.empty_like(perm)
+        rank[perm] = np.arange(perm.size)
+        groups, sizes = np.unique(group[perm], return_counts=True)
+        offset = dict(zip(groups.tolist(), np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist()))
+        self._group_sizes = sizes.tolist()
+        self._group_pos = {int(g): i for i, g in enumerate(groups)}
+        self.register_buffer("perm", _long(perm))
+        self.register_buffer("rank", _long(rank))
+        self._k_groups = [(int(k), _long(np.flatnonzero(index.field_k[perm] == k)))
+                          for k in np.unique(index.field_k)]
+        rows_zero = np.flatnonzero(zero)
+        pair = np.stack([group[index.row_f1[rows_zero]], group[index.row_f2[rows_zero]]], axis=1)
+        self._blocks = []
+        for ga, gb in sorted({(int(a), int(b)) for a, b in pair}):
+            rows = rows_zero[(pair[:, 0] == ga) & (pair[:, 1] == gb)]
+            ia = rank[index.row_f1[rows]] - offset[ga]
+            ib = rank[index.row_f2[rows]] - offset[gb]
+            self._blocks.append((self._group_pos[ga], self._group_pos[gb], _long(rows), _long(ia), _long(ib)))
+        shift_groups = {}
         for r in np.flatnonzero(~zero):
-            groups.setdefault(tuple(int(s) for s in shifts[r]), []).append(r)
-        self._shift_groups = [(s, _long(np.array(rows))) for s, rows in groups.items()]
+            shift_groups.setdefault(tuple(int(v) for v in shifts[r]), []).append(r)
+        self._shift_groups = [(sh, _long(np.array(rows)), _long(rank[index.row_f1[rows]]),
+                               _long(rank[index.row_f2[rows]])) for sh, rows in shift_groups.items()]
 
     @property
     def n_moments(self) -> int:
@@ -108,8 +132,25 @@ class PhaseHarmonicCov(nn.Module):
         check_tensor(x, name, dtype="floating", shape=("...", *self.spatial), like=self.filters_hat)
         return x
 
+    def _sorted_fields(self, x: torch.Tensor) -> torch.Tensor:
+        """The fields in the internal (group-sorted) order, spatial dims flattened: (..., F, P)."""
+        self._check_input(x)
+        d = len(self.spatial)
+        dims = tuple(range(-d, 0))
+        x_hat = torch.fft.fftn(x, dim=dims)
+        filt = self.filters_hat.to(x_hat.dtype if self.filters_hat.is_complex() else x.dtype)
+        sorted_filter = self.field_filter[self.perm]
+        used, where = torch.unique(sorted_filter, return_inverse=True)
+        z = torch.fft.ifftn(x_hat.unsqueeze(-d - 1) * filt[used], dim=dims).flatten(-d)
+        parts, order = [], []
+        for k, pos in self._k_groups:  # one harmonic order at a time: no trigonometry, no waste
+            pos = pos.to(z.device)
+            parts.append(phase_harmonic(z.index_select(-2, where[pos]), k))
+            order.append(pos)
+        return torch.cat(parts, dim=-2).index_select(-2, torch.argsort(torch.cat(order)))
+
     def fields(self, x: torch.Tensor) -> torch.Tensor:
-        """The fields :math:`H_f=[x\\star\\psi_{\\lambda_f}]^{k_f}`.
+        """The fields :math:`H_f=[x\\star\\psi_{\\lambda_f}]^{k_f}`, in the index's field order.
 
         Parameters
         ----------
@@ -119,16 +160,8 @@ class PhaseHarmonicCov(nn.Module):
         -------
         (..., F, *spatial) complex tensor (complex64 for float32 input, complex128 for float64).
         """
-        self._check_input(x)
-        d = len(self.spatial)
-        dims = tuple(range(-d, 0))
-        x_hat = torch.fft.fftn(x, dim=dims)
-        filt = self.filters_hat.to(x_hat.dtype if self.filters_hat.is_complex() else x.dtype)
-        used, where = torch.unique(self.field_filter, return_inverse=True)
-        z = torch.fft.ifftn(x_hat.unsqueeze(-d - 1) * filt[used], dim=dims)
-        z = z.index_select(-d - 1, where)
-        k = self.field_k.view(-1, *([1] * d))
-        return phase_harmonic(z, k)
+        H = self._sorted_fields(x).index_select(-2, self.rank)
+        return H.unflatten(-1, self.spatial)
 
     @torch.no_grad()
     def set_target(self, x0: torch.Tensor) -> torch.Tensor:
@@ -159,26 +192,27 @@ class PhaseHarmonicCov(nn.Module):
         """
         if self.center == "target" and not self.has_target:
             raise RuntimeError("set_target(x0) must be called before computing moments with center='target'")
-        H = self.fields(x).flatten(-len(self.spatial))
+        H = self._sorted_fields(x)
         P = H.shape[-1]
         means = H.mean(-1)
         if self.center == "target":
-            H = H - self.target_mean.to(H.dtype)[:, None]
+            H = H - self.target_mean[self.perm].to(H.dtype)[:, None]
         elif self.center == "self":
             H = H - means.unsqueeze(-1)
         if self.std_norm:
-            H = H / self.target_std.to(H.real.dtype)[:, None]
+            H = H / self.target_std[self.perm].to(H.real.dtype)[:, None]
         moments = H.new_zeros(*H.shape[:-2], self.row_f1.numel())
-        if self.rows_zero.numel():
-            gram = H @ H.conj().transpose(-1, -2) / P
-            r = self.rows_zero
-            moments[..., r] = gram[..., self.row_f1[r], self.row_f2[r]]
-        for shift, r in self._shift_groups:
-            a = H[..., self.row_f1[r], :].unflatten(-1, self.spatial)
-            b = H[..., self.row_f2[r], :].unflatten(-1, self.spatial)
+        dev = H.device
+        chunks = torch.split(H, self._group_sizes, dim=-2)
+        for ga, gb, rows, ia, ib in self._blocks:
+            gram = chunks[ga] @ chunks[gb].conj().transpose(-1, -2) / P
+            moments[..., rows.to(dev)] = gram[..., ia.to(dev), ib.to(dev)]
+        for shift, rows, s1, s2 in self._shift_groups:
+            a = H[..., s1.to(dev), :].unflatten(-1, self.spatial)
+            b = H[..., s2.to(dev), :].unflatten(-1, self.spatial)
             b = torch.roll(b, shifts=shift, dims=tuple(range(-len(shift), 0)))
-            moments[..., r] = (a * b.conj()).flatten(-len(self.spatial)).mean(-1)
-        return moments, means
+            moments[..., rows.to(dev)] = (a * b.conj()).flatten(-len(self.spatial)).mean(-1)
+        return moments, means.index_select(-1, self.rank)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The real moment vector.

@@ -24,6 +24,7 @@ from harmonia.filters.morlet1d import filter_bank_1d, morlet_1d_params
 from harmonia.filters.morlet2d import filter_bank_2d
 from harmonia.modulus import modulus
 from harmonia.nn import SoftmaxRegression
+from harmonia.phase_harmonics import phase_filter
 
 __all__ = [
     "tone",
@@ -181,11 +182,8 @@ def relu_phase_average(z: torch.Tensor, n_phases: int = 4) -> torch.Tensor:
 
     For :math:`P=4` it equals :math:`(|\\mathrm{Re}z|+|\\mathrm{Im}z|)/4`.
     """
-    check_tensor(z, "z", dtype="complex")
     n_phases = check_positive(n_phases, "n_phases", integer=True)
-    alphas = 2 * math.pi * torch.arange(n_phases, dtype=z.real.dtype, device=z.device) / n_phases
-    rot = torch.polar(torch.ones_like(alphas), -alphas)
-    return torch.relu((z.unsqueeze(-1) * rot).real).mean(dim=-1)
+    return phase_filter(z, n_phases, "relu").mean(dim=-1)
 
 
 def scattering_features_1d(S: torch.Tensor, meta: list[dict], eps: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:

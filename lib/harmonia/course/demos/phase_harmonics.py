@@ -1,0 +1,367 @@
+"""Chapter 06 (phase harmonics): experiment runners and figures, each called in one line by the notebook.
+
+The methods live in :mod:`harmonia.phase_harmonics`, :mod:`harmonia.wph`, :mod:`harmonia.synthesis` and
+:mod:`harmonia.metrics`; this module only sets up the chapter's experiments and draws them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from harmonia.config import make_generator
+from harmonia.data.signals import cantor_measure, cartoon_image, dirac, staircase, up_jump
+from harmonia.filters.morlet1d import morlet_bank_1d
+from harmonia.metrics import psnr_aligned, relative_error_aligned
+from harmonia.phase_harmonics import (
+    phase_filter,
+    phase_filter_distance_ratio,
+    phase_fourier,
+    phase_harmonic,
+    rectifier_fourier_coeff,
+)
+from harmonia.synthesis import match_statistics
+from harmonia.wph import WPH1D, WPH2D, MomentIndex, PhaseHarmonicCov
+
+F64 = torch.float64
+
+# ---------------------------------------------------------------------------------------------------------
+# 1. The rectifier as a phase filter
+
+
+def truncated_series(alpha: torch.Tensor, K: int, rectifier: str = "relu") -> torch.Tensor:
+    """:math:`\\sum_{|k|\\le K}\\hat\\gamma(k)e^{ik\\alpha}` (the window :math:`\\rho(\\cos\\alpha)` rebuilt from
+    its first harmonics)."""
+    k = torch.arange(-K, K + 1)
+    coeff = rectifier_fourier_coeff(k, rectifier)
+    return (coeff[:, None] * torch.cos(k[:, None].to(F64) * alpha[None])).sum(0)
+
+
+def phase_filter_dft_error(n: int = 500, n_alpha: int = 1024, k_max: int = 8, seed: int = 0) -> float:
+    """Largest :math:`|\\hat U_k-\\hat\\gamma(k)[z]^k|` over :math:`|k|\\le k_{\\max}` for ``n`` random ``z``."""
+    z = torch.randn(n, generator=make_generator(seed), dtype=torch.complex128)
+    U = phase_filter(z, n_alpha)
+    k = torch.arange(-k_max, k_max + 1)
+    want = rectifier_fourier_coeff(k) * torch.stack([phase_harmonic(z, int(v)) for v in k], -1)
+    return float((phase_fourier(U, k) - want).abs().max())
+
+
+def bilipschitz_ratios(n_pairs: int = 10_000, n_alpha: int = 1024, seed: int = 0) -> dict[str, float]:
+    """Ratios :math:`R(z,z')` of :func:`harmonia.phase_harmonics.phase_filter_distance_ratio` on random pairs,
+    on opposite pairs :math:`z'=-z` and on nearby pairs."""
+    g = make_generator(seed)
+    z1 = torch.randn(n_pairs, generator=g, dtype=torch.complex128)
+    z2 = torch.randn(n_pairs, generator=g, dtype=torch.complex128)
+    r = phase_filter_distance_ratio(z1, z2, n_alpha)
+    z = z1[:100]
+    return {
+        "min": float(r.min()),
+        "max": float(r.max()),
+        "opposite": float(phase_filter_distance_ratio(z, -z, n_alpha).mean()),
+        "nearby": float(phase_filter_distance_ratio(z, z * (1 + 1e-3), n_alpha).mean()),
+    }
+
+
+def plot_phase_filter(phi: float = 0.6, bias: float = 0.0, k: int = 2, rectifier: str = "relu",
+                      n_alpha: int = 256) -> plt.Figure:
+    """Widget figure: the response :math:`\\rho(\\cos(\\alpha-\\varphi)-b)` of a unit coefficient of phase
+    :math:`\\varphi` along the phase :math:`\\alpha`, its harmonic ``k`` component, and the spectrum
+    :math:`|\\hat\\gamma_b(k)|` measured by a DFT along :math:`\\alpha` (for ``bias = 0`` it equals the closed
+    form; a bias makes the rectifier non-homogeneous and changes the weights)."""
+    z = torch.polar(torch.tensor(1.0, dtype=F64), torch.tensor(float(phi), dtype=F64)).reshape(1)
+    rho = {"relu": torch.relu, "abs": torch.abs}[rectifier]
+    U = phase_filter(z, n_alpha, lambda a: rho(a - bias))[0]
+    alpha = torch.arange(n_alpha, dtype=F64) * 2 * math.pi / n_alpha
+    ks = torch.arange(0, 9)
+    coeff = phase_fourier(U, ks)  # gamma_b(k) [z]^k
+    component = 2 * (coeff[k] * torch.polar(torch.ones_like(alpha), -k * alpha)).real if k else coeff[0].real.expand_as(alpha)
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(9, 3.2))
+    a0.plot(alpha.numpy(), U.numpy(), label=r"$\rho(\cos(\alpha-\varphi)-b)$")
+    a0.plot(alpha.numpy(), component.numpy(), "--", label=f"harmonic k={k}")
+    a0.axvline(phi % (2 * math.pi), color="0.6", lw=0.8)
+    a0.set(xlabel=r"phase $\alpha$", ylabel="response", title=f"phase filter ({rectifier}, bias {bias:.2f})")
+    a0.legend(fontsize=8, loc="upper right")
+    a1.bar(ks.numpy(), coeff.abs().numpy(), color=["C1" if int(v) == k else "C0" for v in ks])
+    if bias == 0:
+        a1.plot(ks.numpy(), rectifier_fourier_coeff(ks, rectifier).abs().numpy(), "kx", label="closed form")
+        a1.legend(fontsize=8)
+    a1.set(xlabel="harmonic k", ylabel=r"$|\hat\gamma(k)|$", title="Fourier coefficients along the phase")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 2. Phase alignment across scales and Fourier sparsity
+
+
+def alignment_operator(N: int = 1024, J: int = 8) -> tuple[PhaseHarmonicCov, int]:
+    """Moments :math:`C(j,1,j+1,2)` and :math:`C(j,1,j+2,4)` of a Morlet bank (:math:`\\xi_0=0.35, Q=1`),
+    each signal centred by its own means."""
+    bank = morlet_bank_1d(N, J)
+    rows = [(j, 1, j + 1, 2) for j in range(J - 1)] + [(j, 1, j + 2, 4) for j in range(J - 2)]
+    return PhaseHarmonicCov(bank["psi"], MomentIndex.from_rows(rows), center="self"), J
+
+
+def alignment_signals(N: int = 1024, seed: int = 0) -> dict[str, torch.Tensor]:
+    """The four test signals of the phase-alignment experiment."""
+    return {
+        "Dirac": dirac(N),
+        "negative Dirac": -dirac(N),
+        "up-jump": up_jump(N),
+        "white noise": torch.randn(N, generator=make_generator(seed), dtype=F64),
+    }
+
+
+def alignment_table(N: int = 1024, J: int = 8, seed: int = 0, fine: int = 3) -> dict[str, dict[str, float]]:
+    """Normalised :math:`C(j,1,j+1,2)` and :math:`C(j,1,j+2,4)` averaged over the ``fine`` finest
+    :math:`j` (for noise: the mean modulus, its phase being random): modulus and phase per signal."""
+    op, J = alignment_operator(N, J)
+    out = {}
+    for name, x in alignment_signals(N, seed).items():
+        c = op.correlations(x)
+        one, two = c[:fine], c[J - 1: J - 1 + fine]
+        out[name] = {
+            "|C1|": float(one.abs().mean()), "arg C1": float(one.mean().angle()),
+            "|C2|": float(two.abs().mean()), "arg C2": float(two.mean().angle()),
+        }
+    return out
+
+
+def fourier_sparsity(N: int = 64, n_samples: int = 5000, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Monte-Carlo :math:`|\\mathrm{Cov}([\\hat X(\\omega)]^k,[\\hat X(\\omega')]^{k'})|` for :math:`k,k'\\in\\{1,2\\}`,
+    :math:`\\omega,\\omega'=1..N/4`, for randomly shifted Diracs and for white noise.
+
+    Returns a dict with the two (2W, 2W) matrices (rows/columns ordered (k=1, all w), (k=2, all w)) and
+    the boolean mask of the pairs with :math:`k\\omega=k'\\omega'`.
+    """
+    g = make_generator(seed)
+    W = N // 4
+    omega = torch.arange(1, W + 1)
+    shifts = torch.randint(0, N, (n_samples,), generator=g)
+    diracs = torch.zeros(n_samples, N, dtype=F64)
+    diracs[torch.arange(n_samples), shifts] = 1
+    noise = torch.randn(n_samples, N, generator=g, dtype=F64)
+    ks = torch.tensor([1] * W + [2] * W)
+    ws = torch.cat([omega, omega])
+    out = {}
+    for name, X in (("Dirac", diracs), ("white noise", noise)):
+        Xh = torch.fft.fft(X, dim=-1)[:, ws]
+        H = phase_harmonic(Xh, ks)  # (n, 2W)
+        H = H / H.abs().pow(2).mean(0).sqrt()  # unit variance per entry
+        H = H - H.mean(0)
+        out[name] = (H.T @ H.conj() / n_samples).abs()
+    out["mask"] = (ks[:, None] * ws[:, None]) == (ks[None, :] * ws[None, :])
+    return out
+
+
+def plot_fourier_sparsity(result: dict[str, torch.Tensor]) -> plt.Figure:
+    """The two covariance matrices side by side."""
+    fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.8))
+    W = result["mask"].shape[0] // 2
+    for ax, name in zip(axes, ("Dirac", "white noise")):
+        im = ax.imshow(result[name].numpy(), vmin=0, vmax=1, cmap="magma")
+        ax.axhline(W - 0.5, color="w", lw=0.6)
+        ax.axvline(W - 0.5, color="w", lw=0.6)
+        ax.set(title=name, xlabel="(k', w'): k'=1 | k'=2", ylabel="(k, w): k=1 | k=2")
+    fig.colorbar(im, ax=axes, shrink=0.8)
+    fig.suptitle("|Cov([X(w)]^k, [X(w')]^k')| for k, k' in {1, 2}, w, w' = 1..N/4", fontsize=10)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 3. Recovery from phase harmonic moments
+
+
+@dataclass
+class Recovery:
+    """Outcome of recovering one target from its moments, over several seeds."""
+
+    target: torch.Tensor
+    best: torch.Tensor
+    errors: list[float]
+    losses: list[float]
+    histories: list[list[float]] = field(default_factory=list)
+    n_moments: int = 0
+
+    @property
+    def best_error(self) -> float:
+        return min(self.errors)
+
+
+SIGNALS_1D = {"staircase": lambda T: staircase(T, 4, seed=1), "Cantor": lambda T: cantor_measure(T)}
+
+
+def recover_1d(x0: torch.Tensor, *, coupling: bool = True, J: int = 7, K: int = 5, seeds: tuple[int, ...] = (0, 1),
+               steps: int = 200) -> Recovery:
+    """Recover a 1D signal from its phase harmonic moments (:class:`~harmonia.wph.WPH1D`, Morlet ``J``
+    octaves, ``K`` harmonics, all filter pairs) by L-BFGS from Gaussian noise of the target's std,
+    one run per seed; errors after the best circular alignment."""
+    T = x0.shape[-1]
+    op = WPH1D(T, J, K=K, coupling=coupling)
+    target = op.set_target(x0)
+    errors, losses, histories, best = [], [], [], None
+    for s in seeds:
+        init = torch.randn(T, generator=make_generator(s), dtype=x0.dtype) * x0.std()
+        res = match_statistics(op, target, init, steps=steps)
+        err = float(relative_error_aligned(res.x, x0))
+        if best is None or err < min(errors):
+            best = res.x
+        errors.append(err)
+        losses.append(res.loss)
+        histories.append(res.history)
+    return Recovery(x0, best, errors, losses, histories, op.n_moments)
+
+
+def recover_2d(x0: torch.Tensor, dj: int, *, J: int = 4, L: int = 4, seeds: tuple[int, ...] = (0, 1),
+               steps: int = 200, loss_scale: float = 1e3) -> Recovery:
+    """Recover an image from its 2D phase harmonic moments (:class:`~harmonia.wph.WPH2D`: bump steerable
+    wavelets, scale interactions ``dj``, orientation band L/2, harmonic band 1, fields centred and
+    normalised by the target's means and RMS) by L-BFGS from :math:`\\mathcal N(0.5,0.01^2)` per pixel
+    (the paper's start), one run per seed. ``errors`` holds the aligned PSNRs in dB (higher is better),
+    ``n_moments`` the paper's count of the moment set."""
+    M = x0.shape[-1]
+    op = WPH2D(M, M, J, L, dj=dj, std_norm=True).to(x0.device)
+    target = op.set_target(x0)
+    psnrs, losses, histories, best = [], [], [], None
+    for s in seeds:
+        init = 0.5 + 0.01 * torch.randn(M, M, generator=make_generator(s), dtype=x0.dtype)
+        res = match_statistics(op, target, init.to(x0.device), steps=steps, loss_scale=loss_scale)
+        p = float(psnr_aligned(res.x, x0, dims=(-2, -1)))
+        if best is None or p > max(psnrs):
+            best = res.x
+        psnrs.append(p)
+        losses.append(res.loss / loss_scale)
+        histories.append([h / loss_scale for h in res.history])
+    return Recovery(x0, best, psnrs, losses, histories, op.index.count_real("zhang-mallat"))
+
+
+def plot_recovery_1d(results: dict[str, Recovery], title: str) -> plt.Figure:
+    """Target and best aligned recoveries (one panel per moment set)."""
+    from harmonia.metrics import align_circular
+
+    fig, axes = plt.subplots(1, len(results), figsize=(4.4 * len(results), 2.9), sharey=True, squeeze=False)
+    for ax, (name, rec) in zip(axes[0], results.items()):
+        aligned, _ = align_circular(rec.best, rec.target)
+        ax.plot(rec.target.cpu().numpy(), color="0.3", lw=2.2, label="target")
+        ax.plot(aligned.detach().cpu().numpy(), color="C1", lw=1.2, label="recovered (aligned)")
+        ax.set(title=f"{name}: error {rec.best_error:.2f}", xlabel="u")
+        ax.title.set_fontsize(9)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def plot_recovery_2d(x0: torch.Tensor, results: dict[int, Recovery]) -> plt.Figure:
+    """The target and the aligned recovery for each number of scale interactions."""
+    from harmonia.metrics import align_circular
+
+    fig, axes = plt.subplots(1, 1 + len(results), figsize=(2.6 * (1 + len(results)), 2.9))
+    axes[0].imshow(x0.cpu().numpy(), cmap="gray", vmin=0, vmax=1)
+    axes[0].set_title("target", fontsize=9)
+    for ax, (dj, rec) in zip(axes[1:], results.items()):
+        aligned, _ = align_circular(rec.best, x0, dims=(-2, -1))
+        ax.imshow(aligned.detach().cpu().clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(f"dj={dj}: best {max(rec.errors):.1f} dB", fontsize=9)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 4. Widget figures
+
+EXPLORER_MOMENTS = ("phase coupling / dj=1", "no coupling / dj=0", "dj=2 (cartoon)")
+
+
+def plot_recovery_explorer(rec_1d: dict[tuple[str, bool], Recovery], rec_2d: dict[int, Recovery], signal: str,
+                           moments: str) -> plt.Figure:
+    """Widget figure over precomputed runs: target, best aligned recovery and the loss curves of every start.
+
+    ``rec_1d`` maps (signal name, coupling) to a :class:`Recovery`, ``rec_2d`` maps dj to one (the cartoon);
+    ``moments`` is one of :data:`EXPLORER_MOMENTS` (for 1D signals "dj=2" falls back to phase coupling).
+    """
+    from harmonia.metrics import align_circular
+
+    if moments not in EXPLORER_MOMENTS:
+        raise ValueError(f"moments: expected one of {EXPLORER_MOMENTS}, got {moments!r}")
+    coupled = not moments.startswith("no coupling")
+    if signal == "cartoon":
+        rec = rec_2d[{EXPLORER_MOMENTS[0]: 1, EXPLORER_MOMENTS[1]: 0, EXPLORER_MOMENTS[2]: 2}[moments]]
+    elif (signal, coupled) in rec_1d:
+        rec = rec_1d[signal, coupled]
+    else:
+        raise ValueError(f"signal: expected one of {sorted({s for s, _ in rec_1d})} or 'cartoon', got {signal!r}")
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(9.5, 3.2))
+    if signal == "cartoon":
+        aligned, _ = align_circular(rec.best, rec.target, dims=(-2, -1))
+        a0.imshow(torch.cat([rec.target, aligned.clamp(0, 1)], dim=1).detach().cpu().numpy(), cmap="gray", vmin=0, vmax=1)
+        a0.set(title=f"target | recovery: best {max(rec.errors):.1f} dB", xticks=[], yticks=[])
+    else:
+        aligned, _ = align_circular(rec.best, rec.target)
+        a0.plot(rec.target.cpu().numpy(), color="0.3", lw=2.2, label="target")
+        a0.plot(aligned.detach().cpu().numpy(), color="C1", lw=1.2, label="recovered (aligned)")
+        a0.set(title=f"{signal}: best aligned error {rec.best_error:.2f}", xlabel="u")
+        a0.legend(fontsize=8)
+    for i, h in enumerate(rec.histories):
+        a1.semilogy(h, label=f"start {i}")
+    a1.set(xlabel="L-BFGS iteration", ylabel="relative loss", title=f"{rec.n_moments} moments")
+    a1.legend(fontsize=8)
+    return fig
+
+
+CORRELATION_SIGNALS = {
+    "Dirac": lambda T: dirac(T),
+    "up-jump": lambda T: up_jump(T),
+    "white noise": lambda T: torch.randn(T, generator=make_generator(0), dtype=F64),
+    "staircase": lambda T: staircase(T, 4, seed=1),
+    "Cantor": lambda T: cantor_measure(T),
+}
+
+
+def correlation_map(signal: str, T: int = 256, J: int = 7, K: int = 5) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+    """Normalised moments of the 1D tolerance rule (Morlet ``J``, ``K`` harmonics) of one signal as a square
+    complex matrix over the fields (filter n, harmonic k), zeros where no moment is kept.
+
+    Returns the (F, F) complex matrix and the list of (n, k) labels of its rows/columns."""
+    if signal not in CORRELATION_SIGNALS:
+        raise ValueError(f"signal: expected one of {tuple(CORRELATION_SIGNALS)}, got {signal!r}")
+    op = WPH1D(T, J, K=K, center="self")
+    c = op.correlations(CORRELATION_SIGNALS[signal](T))
+    rows = op.index.rows()
+    labels = sorted({(f, k) for f1, k1, f2, k2, _ in rows for f, k in ((f1, k1), (f2, k2))})
+    pos = {lab: i for i, lab in enumerate(labels)}
+    mat = torch.zeros(len(labels), len(labels), dtype=c.dtype)
+    for value, (f1, k1, f2, k2, _) in zip(c, rows):
+        mat[pos[(f1, k1)], pos[(f2, k2)]] = value
+        mat[pos[(f2, k2)], pos[(f1, k1)]] = value.conj()
+    return mat, labels
+
+
+def plot_correlation_map(signal: str = "Dirac") -> plt.Figure:
+    """Widget figure: modulus (brightness) and argument (hue) of :func:`correlation_map`."""
+    from matplotlib.colors import hsv_to_rgb
+
+    mat, labels = correlation_map(signal)
+    hue = (mat.angle() / (2 * math.pi)) % 1.0
+    value = mat.abs().clamp(0, 1)
+    rgb = hsv_to_rgb(np.stack([hue.numpy(), np.ones(hue.shape), value.numpy()], axis=-1))
+    fig, ax = plt.subplots(figsize=(5.6, 5.0))
+    ax.imshow(rgb)
+    ticks = [i for i, (_, k) in enumerate(labels) if k == 0]
+    ax.set_xticks(ticks, [f"n={labels[i][0]}" for i in ticks], rotation=90, fontsize=7)
+    ax.set_yticks(ticks, [f"n={labels[i][0]}" for i in ticks], fontsize=7)
+    ax.set(title=f"{signal}: |C| (brightness), arg C (hue)", xlabel="field (n, k=0..K-1)", ylabel="field (n, k)")
+    return fig
+
+
+def format_angle(value: float) -> str:
+    """An angle in (-pi, pi] with two decimals, printed the same on every machine: -pi is shown as +pi and
+    -0.00 as +0.00 (float noise must not flip a printed sign)."""
+    v = math.remainder(float(value), 2 * math.pi)
+    if v <= -math.pi + 5e-3:
+        v = math.pi
+    return f"{round(v, 2) + 0.0:+.2f}"
