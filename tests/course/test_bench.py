@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import torch
 
 from harmonia.course import bench
 from harmonia.course.bench import matmul
@@ -59,3 +60,12 @@ def test_scattering_benchmark_quick_table():
     assert all(float(r[2]) > 0 and float(r[3]) > 0 for r in rows)  # our forward and forward+backward times
     if "kymatio not installed" not in table:
         assert all(float(r[-1]) < 1e-5 for r in rows), "outputs must agree with kymatio to 1e-5"
+
+
+def test_wph_benchmark_table():
+    from harmonia.course.bench import wph
+
+    table = wph.main(["--sizes", "16", "--repeats", "1"])
+    rows = [line.split() for line in table.splitlines()[2:]]
+    assert len(rows) == 1 + torch.cuda.is_available()
+    assert rows[0][:4] == ["16x16", "J=2", "L=4", "dj=1"] and float(rows[0][-2]) > 0
