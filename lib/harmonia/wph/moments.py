@@ -106,8 +106,16 @@ class PhaseHarmonicCov(nn.Module):
         self._group_pos = {int(g): i for i, g in enumerate(groups)}
         self.register_buffer("perm", _long(perm))
         self.register_buffer("rank", _long(rank))
-        self._k_groups = [(int(k), _long(np.flatnonzero(index.field_k[perm] == k)))
-                          for k in np.unique(index.field_k)]
+        # the filters to convolve with, and for each harmonic order the convolutions it reads; all index
+        # tensors are (non-persistent) buffers so that .to(device) moves them once
+        used, where = np.unique(index.field_filter[perm], return_inverse=True)
+        self.register_buffer("used_filters", _long(used), persistent=False)
+        self._k_groups, order = [], []
+        for k in np.unique(index.field_k):
+            pos = np.flatnonzero(index.field_k[perm] == k)
+            self._k_groups.append((int(k), self._index_buffer(f"k{len(self._k_groups)}_conv", where[pos])))
+            order.append(pos)
+        self.register_buffer("k_order", _long(np.argsort(np.concatenate(order))), persistent=False)
         rows_zero = np.flatnonzero(zero)
         pair = np.stack([group[index.row_f1[rows_zero]], group[index.row_f2[rows_zero]]], axis=1)
         self._blocks = []
@@ -115,12 +123,23 @@ class PhaseHarmonicCov(nn.Module):
             rows = rows_zero[(pair[:, 0] == ga) & (pair[:, 1] == gb)]
             ia = rank[index.row_f1[rows]] - offset[ga]
             ib = rank[index.row_f2[rows]] - offset[gb]
-            self._blocks.append((self._group_pos[ga], self._group_pos[gb], _long(rows), _long(ia), _long(ib)))
+            names = [self._index_buffer(f"block{len(self._blocks)}_{what}", v)
+                     for what, v in (("rows", rows), ("ia", ia), ("ib", ib))]
+            self._blocks.append((self._group_pos[ga], self._group_pos[gb], *names))
         shift_groups = {}
         for r in np.flatnonzero(~zero):
             shift_groups.setdefault(tuple(int(v) for v in shifts[r]), []).append(r)
-        self._shift_groups = [(sh, _long(np.array(rows)), _long(rank[index.row_f1[rows]]),
-                               _long(rank[index.row_f2[rows]])) for sh, rows in shift_groups.items()]
+        self._shift_groups = []
+        for sh, rows in shift_groups.items():
+            rows = np.array(rows)
+            names = [self._index_buffer(f"shift{len(self._shift_groups)}_{what}", v)
+                     for what, v in (("rows", rows), ("f1", rank[index.row_f1[rows]]),
+                                     ("f2", rank[index.row_f2[rows]]))]
+            self._shift_groups.append((sh, *names))
+
+    def _index_buffer(self, name: str, values: np.ndarray) -> str:
+        self.register_buffer(name, _long(values), persistent=False)
+        return name
 
     @property
     def n_moments(self) -> int:
@@ -139,15 +158,10 @@ class PhaseHarmonicCov(nn.Module):
         dims = tuple(range(-d, 0))
         x_hat = torch.fft.fftn(x, dim=dims)
         filt = self.filters_hat.to(x_hat.dtype if self.filters_hat.is_complex() else x.dtype)
-        sorted_filter = self.field_filter[self.perm]
-        used, where = torch.unique(sorted_filter, return_inverse=True)
-        z = torch.fft.ifftn(x_hat.unsqueeze(-d - 1) * filt[used], dim=dims).flatten(-d)
-        parts, order = [], []
-        for k, pos in self._k_groups:  # one harmonic order at a time: no trigonometry, no waste
-            pos = pos.to(z.device)
-            parts.append(phase_harmonic(z.index_select(-2, where[pos]), k))
-            order.append(pos)
-        return torch.cat(parts, dim=-2).index_select(-2, torch.argsort(torch.cat(order)))
+        z = torch.fft.ifftn(x_hat.unsqueeze(-d - 1) * filt[self.used_filters], dim=dims).flatten(-d)
+        parts = [phase_harmonic(z.index_select(-2, getattr(self, conv)), k)  # one order at a time: no trigonometry
+                 for k, conv in self._k_groups]
+        return torch.cat(parts, dim=-2).index_select(-2, self.k_order)
 
     def fields(self, x: torch.Tensor) -> torch.Tensor:
         """The fields :math:`H_f=[x\\star\\psi_{\\lambda_f}]^{k_f}`, in the index's field order.
@@ -202,16 +216,15 @@ class PhaseHarmonicCov(nn.Module):
         if self.std_norm:
             H = H / self.target_std[self.perm].to(H.real.dtype)[:, None]
         moments = H.new_zeros(*H.shape[:-2], self.row_f1.numel())
-        dev = H.device
         chunks = torch.split(H, self._group_sizes, dim=-2)
         for ga, gb, rows, ia, ib in self._blocks:
             gram = chunks[ga] @ chunks[gb].conj().transpose(-1, -2) / P
-            moments[..., rows.to(dev)] = gram[..., ia.to(dev), ib.to(dev)]
+            moments[..., getattr(self, rows)] = gram[..., getattr(self, ia), getattr(self, ib)]
         for shift, rows, s1, s2 in self._shift_groups:
-            a = H[..., s1.to(dev), :].unflatten(-1, self.spatial)
-            b = H[..., s2.to(dev), :].unflatten(-1, self.spatial)
+            a = H[..., getattr(self, s1), :].unflatten(-1, self.spatial)
+            b = H[..., getattr(self, s2), :].unflatten(-1, self.spatial)
             b = torch.roll(b, shifts=shift, dims=tuple(range(-len(shift), 0)))
-            moments[..., rows.to(dev)] = (a * b.conj()).flatten(-len(self.spatial)).mean(-1)
+            moments[..., getattr(self, rows)] = (a * b.conj()).flatten(-len(self.spatial)).mean(-1)
         return moments, means.index_select(-1, self.rank)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
