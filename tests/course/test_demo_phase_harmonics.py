@@ -96,3 +96,25 @@ def test_correlation_map_widget():
         plt.close(demo.plot_correlation_map(signal))
     with pytest.raises(ValueError, match="signal"):
         demo.correlation_map("chirp")
+
+
+@pytest.mark.parametrize("k,j,signal", [(2, 3, "Dirac"), (0, 1, "white noise"), (5, 0, "up-jump")])
+def test_transposition_widget(k, j, signal):
+    plt.close(demo.plot_transposition(k, j, signal))
+
+
+def test_transposition_moves_the_peak():
+    """For a Dirac the spectrum of [x * psi_j]^k peaks near k xi_j (frequency transposition)."""
+    from harmonia.filters.morlet1d import morlet_bank_1d
+
+    N, j = 1024, 4
+    bank = morlet_bank_1d(N, 6)
+    z = torch.fft.ifft(torch.fft.fft(demo.dirac(N)) * bank["psi"][j])
+    freqs = torch.fft.fftfreq(N, dtype=torch.float64)
+    for k in (1, 2, 3):
+        peak = float(freqs[torch.fft.fft(demo.phase_harmonic(z, k)).abs().argmax()])
+        assert abs(peak - k * bank["xi"][j]) < 2.0 / N
+    with pytest.raises(ValueError, match="signal"):
+        demo.plot_transposition(2, 1, "chirp")
+    with pytest.raises(ValueError, match="j"):
+        demo.plot_transposition(2, 9)

@@ -365,3 +365,30 @@ def format_angle(value: float) -> str:
     if v <= -math.pi + 5e-3:
         v = math.pi
     return f"{round(v, 2) + 0.0:+.2f}"
+
+
+def plot_transposition(k: int = 2, j: int = 3, signal: str = "Dirac", N: int = 512, J: int = 6) -> plt.Figure:
+    """Widget figure (frequency transposition): the spectra of :math:`x\\star\\psi_j` and of
+    :math:`[x\\star\\psi_j]^k` for a Dirac, an up-jump or white noise, with the centres :math:`\\xi_j` and
+    :math:`k\\xi_j` marked (Morlet bank, :math:`\\xi_0=0.35`, ``N`` samples)."""
+    signals = {"Dirac": lambda: dirac(N), "up-jump": lambda: up_jump(N),
+               "white noise": lambda: torch.randn(N, generator=make_generator(0), dtype=F64)}
+    if signal not in signals:
+        raise ValueError(f"signal: expected one of {tuple(signals)}, got {signal!r}")
+    if not 0 <= j < J:
+        raise ValueError(f"j: expected a scale in [0, {J - 1}], got {j!r}")
+    bank = morlet_bank_1d(N, J)
+    z = torch.fft.ifft(torch.fft.fft(signals[signal]()) * bank["psi"][j])
+    f = torch.fft.fftshift(torch.fft.fftfreq(N, dtype=F64)).numpy()
+    fig, ax = plt.subplots(figsize=(7.5, 3))
+    for data, label in ((z, r"$x\star\psi_j$"), (phase_harmonic(z, k), rf"$[x\star\psi_j]^{{{k}}}$")):
+        spec = torch.fft.fftshift(torch.fft.fft(data).abs())
+        ax.plot(f, (spec / spec.max().clamp_min(1e-30)).numpy(), label=label)
+    xi = bank["xi"][j]
+    ax.axvline(xi, color="0.5", lw=0.8, ls=":")
+    ax.axvline(math.remainder(k * xi, 1.0), color="C1", lw=0.8, ls=":")
+    ax.set(xlabel="frequency (cycles per sample)", ylabel="normalised |spectrum|",
+           title=f"{signal}: scale j={j} (xi={xi:.3f}) moved to k xi = {k * xi:.3f} by the harmonic k={k}")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=8)
+    return fig
