@@ -114,7 +114,8 @@ def phase_harmonic(z: torch.Tensor, k: int | torch.Tensor) -> torch.Tensor:
     ----------
     z : complex tensor of any shape (a real tensor is promoted to complex)
     k : int or integer tensor broadcastable with ``z``
-        The harmonic order(s).
+        The harmonic order(s). A tensor ``k`` costs one full-size evaluation per distinct order; modules
+        that apply many orders (:mod:`harmonia.wph`) group their fields by order and pass int ``k``.
 
     Returns
     -------

@@ -109,7 +109,7 @@ class PhaseHarmonicCov(nn.Module):
         # the filters to convolve with, and for each harmonic order the convolutions it reads; all index
         # tensors are (non-persistent) buffers so that .to(device) moves them once
         used, where = np.unique(index.field_filter[perm], return_inverse=True)
-        self.register_buffer("used_filters", _long(used), persistent=False)
+        self.register_buffer("conv_filters", self.filters_hat[_long(used)], persistent=False)
         self._k_groups, order = [], []
         for k in np.unique(index.field_k):
             pos = np.flatnonzero(index.field_k[perm] == k)
@@ -157,8 +157,8 @@ class PhaseHarmonicCov(nn.Module):
         d = len(self.spatial)
         dims = tuple(range(-d, 0))
         x_hat = torch.fft.fftn(x, dim=dims)
-        filt = self.filters_hat.to(x_hat.dtype if self.filters_hat.is_complex() else x.dtype)
-        z = torch.fft.ifftn(x_hat.unsqueeze(-d - 1) * filt[self.used_filters], dim=dims).flatten(-d)
+        filt = self.conv_filters.to(x_hat.dtype if self.conv_filters.is_complex() else x.dtype)  # no-op if same
+        z = torch.fft.ifftn(x_hat.unsqueeze(-d - 1) * filt, dim=dims).flatten(-d)
         parts = [phase_harmonic(z.index_select(-2, getattr(self, conv)), k)  # one order at a time: no trigonometry
                  for k, conv in self._k_groups]
         return torch.cat(parts, dim=-2).index_select(-2, self.k_order)
