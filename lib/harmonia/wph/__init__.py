@@ -2,14 +2,16 @@
 
 - :mod:`~harmonia.wph.index` -- which moments: :class:`MomentIndex`, the 1D tolerance rule and the 2D
   scale-interaction sets of the papers, and their counting conventions;
+- :mod:`~harmonia.wph.models` -- the moment sets of the maximum-entropy models B, C, D (chapter 07);
 - :mod:`~harmonia.wph.moments` -- the moment modules :class:`PhaseHarmonicCov`, :class:`WPH1D`,
-  :class:`WPH2D` (batched, differentiable, GPU-ready).
+  :class:`WPH2D`, :class:`AngularWPH2D` (batched, differentiable, GPU-ready).
 
 Used in: chapters 06-08, 10.
 """
 
 from harmonia.wph.index import MomentIndex, circular_distance, scale_interaction_2d, tolerance_rule_1d
-from harmonia.wph.moments import MORLET_WIDTH_FACTOR, WPH1D, WPH2D, PhaseHarmonicCov
+from harmonia.wph.models import half_plane_shifts, maxent_moments, model_B, model_C, model_D
+from harmonia.wph.moments import MORLET_WIDTH_FACTOR, WPH1D, WPH2D, AngularWPH2D, PhaseHarmonicCov
 
 __all__ = [
     "MomentIndex",
@@ -19,5 +21,11 @@ __all__ = [
     "PhaseHarmonicCov",
     "WPH1D",
     "WPH2D",
+    "AngularWPH2D",
+    "half_plane_shifts",
+    "maxent_moments",
+    "model_B",
+    "model_C",
+    "model_D",
     "MORLET_WIDTH_FACTOR",
 ]

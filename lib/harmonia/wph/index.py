@@ -125,13 +125,22 @@ class MomentIndex:
         """Number of real-valued statistics.
 
         ``"values"``: the length of the returned moment vector (:attr:`n_values`).
-        ``"zhang-mallat"``: the counting of the paper's figures (Mallat, Zhang, Rochette 2020; Zhang, Mallat
-        2021): every moment counts 2 except those with :math:`k_1=k_2=0` (1), means count 1 for
-        :math:`k=0` and 2 for :math:`k\\ge2`, and the low-pass term counts 2.
+        ``"zhang-mallat"``: the counting of Mallat, Zhang, Rochette (2020)'s figures: every moment counts
+        2 except those with :math:`k_1=k_2=0` (1), means count 1 for :math:`k=0` and 2 for
+        :math:`k\\ge2`, and the low-pass term counts 2.
+        ``"zhang-mallat-2021"``: the counting of Zhang, Mallat (2021)'s models B, C, D: moments that are
+        real for a real input and those with :math:`k_1=k_2=0` count 1, the others 2 (for model D
+        this counts the cross-scale :math:`(0,0)` pairs of angular channels once, although they are
+        complex: the returned vector keeps both parts).
         """
-        check_in(convention, "convention", ("values", "zhang-mallat"))
+        check_in(convention, "convention", ("values", "zhang-mallat", "zhang-mallat-2021"))
         if convention == "values":
             return self.n_values
+        if convention == "zhang-mallat-2021":
+            k1, k2 = self.field_k[self.row_f1], self.field_k[self.row_f2]
+            one = self.row_real | ((k1 == 0) & (k2 == 0))
+            mr = self.mean_real
+            return int(one.sum() + 2 * (~one).sum() + mr.sum() + 2 * (~mr).sum())
         k1, k2 = self.field_k[self.row_f1], self.field_k[self.row_f2]
         lp = self.lowpass
         on_lp = (self.field_filter[self.row_f1] == lp) & (self.field_filter[self.row_f2] == lp)

@@ -28,9 +28,10 @@ from harmonia.config import check_in, check_tensor
 from harmonia.filters.bump import filter_bank_bump_2d
 from harmonia.filters.morlet1d import morlet_bank_1d
 from harmonia.phase_harmonics import phase_harmonic
-from harmonia.wph.index import MomentIndex, scale_interaction_2d, tolerance_rule_1d
+from harmonia.wph.index import MomentIndex, _build, scale_interaction_2d, tolerance_rule_1d
+from harmonia.wph.models import model_D
 
-__all__ = ["PhaseHarmonicCov", "WPH1D", "WPH2D", "MORLET_WIDTH_FACTOR"]
+__all__ = ["PhaseHarmonicCov", "WPH1D", "WPH2D", "AngularWPH2D", "MORLET_WIDTH_FACTOR"]
 
 #: Half-width of a Morlet band at :math:`k=1` in units of its :math:`\sigma`: :math:`\pi/(2\sqrt3)`
 #: (the authors' :math:`\delta=\frac{\pi}{2\sqrt3}\sigma_0/\xi_0` times :math:`\xi`).
@@ -126,16 +127,22 @@ class PhaseHarmonicCov(nn.Module):
             names = [self._index_buffer(f"block{len(self._blocks)}_{what}", v)
                      for what, v in (("rows", rows), ("ia", ia), ("ib", ib))]
             self._blocks.append((self._group_pos[ga], self._group_pos[gb], *names))
-        shift_groups = {}
-        for r in np.flatnonzero(~zero):
-            shift_groups.setdefault(tuple(int(v) for v in shifts[r]), []).append(r)
-        self._shift_groups = []
-        for sh, rows in shift_groups.items():
-            rows = np.array(rows)
-            names = [self._index_buffer(f"shift{len(self._shift_groups)}_{what}", v)
-                     for what, v in (("rows", rows), ("f1", rank[index.row_f1[rows]]),
-                                     ("f2", rank[index.row_f2[rows]]))]
-            self._shift_groups.append((sh, *names))
+        # shifted moments: one FFT cross-correlation map per distinct field pair, read at the shifts
+        rows_shift = np.flatnonzero(~zero)
+        self._has_shifts = rows_shift.size > 0
+        if self._has_shifts:
+            pairs = np.stack([rank[index.row_f1[rows_shift]], rank[index.row_f2[rows_shift]]], axis=1)
+            uniq, pair_of_row = np.unique(pairs, axis=0, return_inverse=True)
+            sizes_arr = np.array(self.spatial)
+            flat = np.ravel_multi_index(tuple((shifts[rows_shift] % sizes_arr).T), self.spatial)
+            used_f = np.unique(uniq)
+            self._index_buffer("shift_fields", used_f)
+            self._index_buffer("shift_p1", np.searchsorted(used_f, uniq[:, 0]))
+            self._index_buffer("shift_p2", np.searchsorted(used_f, uniq[:, 1]))
+            self._index_buffer("shift_pos", pair_of_row.ravel() * int(np.prod(self.spatial)) + flat)
+        order = np.concatenate([getattr(self, rows).numpy() for _, _, rows, _, _ in self._blocks]
+                               + ([rows_shift] if self._has_shifts else []) + [np.zeros(0, dtype=np.int64)])
+        self._index_buffer("row_order", np.argsort(order))
 
     def _index_buffer(self, name: str, values: np.ndarray) -> str:
         self.register_buffer(name, _long(values), persistent=False)
@@ -196,6 +203,21 @@ class PhaseHarmonicCov(nn.Module):
         self.has_target = True
         return self.forward(x0).detach()
 
+    def _prepared_fields(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fields in internal order, centred and normalised as configured, (..., F, P), and the
+        means of the uncentred fields (..., F) in internal order."""
+        if self.center == "target" and not self.has_target:
+            raise RuntimeError("set_target(x0) must be called before computing moments with center='target'")
+        H = self._sorted_fields(x)
+        means = H.mean(-1)
+        if self.center == "target":
+            H = H - self.target_mean[self.perm].to(H.dtype)[:, None]
+        elif self.center == "self":
+            H = H - means.unsqueeze(-1)
+        if self.std_norm:
+            H = H / self.target_std[self.perm].to(H.real.dtype)[:, None]
+        return H, means
+
     def complex_moments(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The moments as complex numbers, one per index row, and the fields' means.
 
@@ -204,27 +226,24 @@ class PhaseHarmonicCov(nn.Module):
         moments : (..., R) complex tensor
         means : (..., F) complex tensor (means of the uncentred fields)
         """
-        if self.center == "target" and not self.has_target:
-            raise RuntimeError("set_target(x0) must be called before computing moments with center='target'")
-        H = self._sorted_fields(x)
+        H, means = self._prepared_fields(x)
         P = H.shape[-1]
-        means = H.mean(-1)
-        if self.center == "target":
-            H = H - self.target_mean[self.perm].to(H.dtype)[:, None]
-        elif self.center == "self":
-            H = H - means.unsqueeze(-1)
-        if self.std_norm:
-            H = H / self.target_std[self.perm].to(H.real.dtype)[:, None]
-        moments = H.new_zeros(*H.shape[:-2], self.row_f1.numel())
         chunks = torch.split(H, self._group_sizes, dim=-2)
-        for ga, gb, rows, ia, ib in self._blocks:
+        pieces = []
+        for ga, gb, _, ia, ib in self._blocks:
             gram = chunks[ga] @ chunks[gb].conj().transpose(-1, -2) / P
-            moments[..., getattr(self, rows)] = gram[..., getattr(self, ia), getattr(self, ib)]
-        for shift, rows, s1, s2 in self._shift_groups:
-            a = H[..., getattr(self, s1), :].unflatten(-1, self.spatial)
-            b = H[..., getattr(self, s2), :].unflatten(-1, self.spatial)
-            b = torch.roll(b, shifts=shift, dims=tuple(range(-len(shift), 0)))
-            moments[..., getattr(self, rows)] = (a * b.conj()).flatten(-len(self.spatial)).mean(-1)
+            pieces.append(gram[..., getattr(self, ia), getattr(self, ib)])
+        if self._has_shifts:
+            dims = tuple(range(-len(self.spatial), 0))
+            F = torch.fft.fftn(H.index_select(-2, self.shift_fields).unflatten(-1, self.spatial), dim=dims)
+            # sum_u a(u) conj(b(u - tau)) = IFFT(FFT(a) conj(FFT(b)))(tau)
+            fd = -len(self.spatial) - 1  # the field dimension
+            maps = torch.fft.ifftn(F.index_select(fd, self.shift_p1) * F.index_select(fd, self.shift_p2).conj(),
+                                   dim=dims)
+            pieces.append(maps.flatten(fd).index_select(-1, self.shift_pos) / P)
+        if not pieces:  # an index of fields only (e.g. AngularWPH2D's base)
+            pieces.append(H.new_zeros(*H.shape[:-2], 0))
+        moments = torch.cat(pieces, dim=-1).index_select(-1, self.row_order)
         return moments, means.index_select(-1, self.rank)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -325,3 +344,70 @@ class WPH2D(PhaseHarmonicCov):
         if index is None:
             index = scale_interaction_2d(J, L, dj, dl, dk, full_circle=True)
         super().__init__(filters, index, **kwargs)
+
+
+class AngularWPH2D(PhaseHarmonicCov):
+    """Model D of Zhang & Mallat (2021): phase harmonic moments of angular Fourier channels.
+
+    The fields :math:`\\tilde H_{j,\\ell,k}` (bump wavelets, ``2L`` orientations, centred and divided by
+    the target's RMS) are transformed along the orientation by a unitary DFT,
+
+    .. math:: \\hat H_{j,q,k}(u)=\\frac1{\\sqrt{2L}}\\sum_{\\ell=0}^{2L-1}\\tilde H_{j,\\ell,k}(u)\\,
+              e^{-2\\pi iq\\ell/2L},
+
+    and the moments of :func:`~harmonia.wph.models.model_D` pair channels of the same angular frequency
+    :math:`q`. Rotating the image by :math:`\\pi/L` shifts :math:`\\ell` circularly, which only changes
+    the phase of :math:`\\hat H_{j,q,k}` by :math:`e^{2\\pi iq/2L}` -- the same on both sides of a pair --
+    so the moments are invariant to these rotations (for rotation-invariant target statistics).
+
+    Parameters
+    ----------
+    M, N : int
+        Image size.
+    J, L : int
+        Scales and orientations per half circle.
+    dj, dk : int
+        Scale interactions and harmonic band of :func:`~harmonia.wph.models.model_D`.
+    std_norm : bool
+        Divide the centred fields by the target's RMS before the angular DFT (the paper's choice).
+
+    Used in: chapter 07.
+    """
+
+    def __init__(self, M: int, N: int, J: int, L: int, dj: int = 1, dk: int = 0, *, std_norm: bool = True) -> None:
+        index = model_D(J, L, dj, dk)
+        bank = filter_bank_bump_2d(M, N, J, L, full_circle=True)
+        filters = torch.cat([bank["psi"].reshape(-1, M, N), bank["phi"][None]])
+        n_q, lp = 2 * L, index.lowpass
+        ks = sorted({int(k) for f, k in zip(index.field_filter, index.field_k) if f != lp})
+        # the orientation fields, numbered ((j * n_k + ik) * 2L + l), then the low-pass
+        base_fields = [(j * n_q + l, k) for j in range(J) for k in ks for l in range(n_q)] + [(lp, 1)]
+        base = _build([], base_fields, lp, {"j": np.array([f // n_q if f != lp else -1 for f in range(lp + 1)])}, 2)
+        super().__init__(filters, index, center="none", std_norm=False, include_means=False)
+        self.base = PhaseHarmonicCov(filters, base, center="target", std_norm=std_norm, include_means=False)
+        del self.conv_filters  # the fields come from self.base
+        self._shape = (J, len(ks), n_q)
+        kpos = {k: i for i, k in enumerate(ks)}
+        angular = [J * len(ks) * n_q if f == lp else ((f // n_q) * len(ks) + kpos[int(k)]) * n_q + f % n_q
+                   for f, k in zip(index.field_filter, index.field_k)]
+        self.register_buffer("angular_select", _long(np.asarray(angular)[self.perm.cpu().numpy()]), persistent=False)
+
+    def _sorted_fields(self, x: torch.Tensor) -> torch.Tensor:
+        Hb, _ = self.base._prepared_fields(x)
+        Hb = Hb.index_select(-2, self.base.rank)  # the base index's field order
+        n_wav = math.prod(self._shape)
+        wav = Hb[..., :n_wav, :].unflatten(-2, self._shape)
+        ang = torch.fft.fft(wav, dim=-2, norm="ortho").flatten(-4, -2)
+        return torch.cat([ang, Hb[..., n_wav:, :]], dim=-2).index_select(-2, self.angular_select)
+
+    @torch.no_grad()
+    def set_target(self, x0: torch.Tensor) -> torch.Tensor:
+        """Freeze the target's means and RMS of the orientation fields and return its moment vector."""
+        self.base.set_target(x0)
+        self.has_target = True
+        return self.forward(x0).detach()
+
+    def complex_moments(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.has_target:
+            raise RuntimeError("set_target(x0) must be called before computing model D moments")
+        return super().complex_moments(x)
