@@ -1,4 +1,10 @@
-"""Layer 2: how close a reconstruction is to the original, up to a circular shift.
+"""Layer 2: how close a reconstruction or a synthesis is to the original.
+
+Two families. (a) Reconstructions, compared up to a circular shift (below): :func:`align_circular`,
+:func:`relative_error_aligned`, :func:`psnr_aligned`, :func:`max_normalized_crosscorr`. (b) Syntheses
+of a random field, compared through statistics (chapter 07): :func:`radial_power_spectrum`,
+:func:`kurtosis`, the "foveal" phase-harmonic covariance (:func:`foveal_features`,
+:func:`foveal_covariance`) and its normalised spectral error :func:`spectral_rel_error`.
 
 Statistics that are invariant to translation (scattering, phase-harmonic moments) can only
 recover a signal up to a shift, so reconstructions are compared after the best circular
@@ -14,11 +20,12 @@ the maximiser of the circular cross-correlation, computed with the FFT. With it,
 
 (peak 1, :math:`N` pixels) is the evaluation of Mallat, Zhang and Rochette.
 
-Every function takes ``dims`` (``(-1,)`` for 1D signals, ``(-2, -1)`` for images); the other
-dimensions are batch dimensions, each element compared separately. Inputs are real, finite and
-of equal shapes.
+The comparisons and :func:`kurtosis` take ``dims`` (``(-1,)`` for 1D signals, ``(-2, -1)`` for
+images); the other dimensions are batch dimensions, each element compared separately. Inputs are
+real, finite and of equal shapes.
 
-Used in: chapters 05-08 (inverting scattering and phase-harmonic representations).
+Used in: chapters 05-08 (inverting scattering and phase-harmonic representations); chapter 07
+(evaluating maximum-entropy syntheses).
 """
 
 from __future__ import annotations
@@ -28,17 +35,27 @@ from collections.abc import Sequence
 import torch
 
 from harmonia.config import check_positive, check_tensor
+from harmonia.filters.bump import filter_bank_bump_2d
 from harmonia.fourier import circular_crosscorr
+from harmonia.phase_harmonics import phase_harmonic
 
-__all__ = ["align_circular", "relative_error", "relative_error_aligned", "psnr", "psnr_aligned"]
+__all__ = ["align_circular", "relative_error", "relative_error_aligned", "psnr", "psnr_aligned",
+           "max_normalized_crosscorr", "radial_power_spectrum", "kurtosis", "foveal_features",
+           "foveal_covariance", "spectral_rel_error"]
 
 
-def _check(x: torch.Tensor, x0: torch.Tensor, dims: int | Sequence[int]) -> tuple[int, ...]:
+def _check(x: torch.Tensor, x0: torch.Tensor, dims: int | Sequence[int],
+           names: tuple[str, str] = ("x", "x0")) -> tuple[int, ...]:
     """Validate a pair of signals and return ``dims`` as distinct non-negative ints."""
-    check_tensor(x, "x", dtype="floating")
-    check_tensor(x0, "x0", dtype="floating", like=x)
+    check_tensor(x, names[0], dtype="floating")
+    check_tensor(x0, names[1], dtype="floating", like=x)
     if x0.shape != x.shape:
-        raise ValueError(f"x0: expected the shape of x {tuple(x.shape)}, got {tuple(x0.shape)}")
+        raise ValueError(f"{names[1]}: expected the shape of {names[0]} {tuple(x.shape)}, got {tuple(x0.shape)}")
+    return _dims(x, dims)
+
+
+def _dims(x: torch.Tensor, dims: int | Sequence[int]) -> tuple[int, ...]:
+    """``dims`` of ``x`` as distinct non-negative ints, or a ``dims:`` error."""
     raw = (dims,) if isinstance(dims, int) else tuple(dims)
     if (not raw or any(isinstance(d, bool) or not isinstance(d, int) for d in raw)
             or any(not -x.ndim <= d < x.ndim for d in raw) or len({d % x.ndim for d in raw}) != len(raw)):
@@ -140,3 +157,289 @@ def psnr_aligned(x: torch.Tensor, x0: torch.Tensor, peak: float = 1.0,
     """:func:`psnr` after :func:`align_circular` (Mallat-Zhang-Rochette's reconstruction score)."""
     check_positive(peak, "peak")
     return psnr(align_circular(x, x0, dims)[0], x0, peak, dims)
+
+
+def max_normalized_crosscorr(x: torch.Tensor, y: torch.Tensor, dims: int | Sequence[int] = (-2, -1)) -> torch.Tensor:
+    """Largest normalised circular cross-correlation of the centred signals (a memorisation check):
+
+    .. math:: \\rho(x,y)=\\max_s\\frac{\\sum_u\\tilde x(u)\\,\\tilde y(u-s)}{\\|\\tilde x\\|\\,\\|\\tilde y\\|},
+              \\qquad\\tilde x=x-\\operatorname{mean}(x).
+
+    :math:`\\rho\\in[-1,1]` (Cauchy-Schwarz), symmetric in ``x`` and ``y``, and equal to 1 exactly when
+    ``y`` is ``a * roll(x, s) + b`` with ``a > 0``. For independent white noise of :math:`n` samples it
+    is about :math:`\\sqrt{2\\ln n/n}` (0.06 for 64x64). Computed with
+    :func:`harmonia.fourier.circular_crosscorr` (:math:`c[s]=\\sum_u\\tilde x(u+s)\\tilde y(u)`, the same
+    set of values).
+
+    Parameters
+    ----------
+    x, y : real tensors of the same shape, not constant over ``dims`` in any batch element
+    dims : int or sequence of int
+        The shifted dimensions; the others are batch dimensions.
+
+    Returns
+    -------
+    tensor of the batch shape (0-d without batch dimensions)
+
+    Used in: chapter 07.
+    """
+    d = _check(x, y, dims, ("x", "y"))
+    xc, yc = x - x.mean(dim=d, keepdim=True), y - y.mean(dim=d, keepdim=True)
+    nx, ny = torch.linalg.vector_norm(xc, dim=d), torch.linalg.vector_norm(yc, dim=d)
+    for name, norm in (("x", nx), ("y", ny)):
+        if bool((norm == 0).any()):
+            raise ValueError(f"{name}: expected a signal that is not constant over dims in every batch element, "
+                             "got a constant one")
+    best = circular_crosscorr(xc, yc, d).amax(dim=d)
+    return (best / (nx * ny)).clamp(-1.0, 1.0)
+
+
+def radial_power_spectrum(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Isotropic power spectrum: the periodogram averaged over annuli of integer radius.
+
+    .. math:: P(k)=\\operatorname*{mean}_{\\operatorname{round}|\\kappa|=k}\\frac{|\\hat x(\\kappa)|^2}{MN},
+              \\qquad \\hat x(\\kappa)=\\sum_u x(u)e^{-2i\\pi(\\kappa_y u_y/M+\\kappa_x u_x/N)},
+
+    over the integer frequency vectors :math:`\\kappa` of the FFT grid (``fftfreq * size``), for
+    :math:`k=0..\\min(M,N)//2` (the corners beyond are left out). With this normalisation
+    :math:`\\sum_\\kappa|\\hat x(\\kappa)|^2/(MN)=\\sum_u x(u)^2` (Parseval), so white noise of variance
+    :math:`s^2` has :math:`E\\,P(k)=s^2` for every :math:`k\\ge1`, and a constant image :math:`c` has
+    :math:`P(0)=c^2MN`. Invariant to circular shifts of ``x``.
+
+    Parameters
+    ----------
+    x : real tensor (..., M, N)
+        Leading dimensions are batch dimensions.
+
+    Returns
+    -------
+    k : (K,) tensor, ``arange(K)`` with :math:`K=\\min(M,N)//2+1`, x's dtype and device
+    P : (..., K) real tensor
+
+    Used in: chapter 07.
+    """
+    check_tensor(x, "x", dtype="floating", min_ndim=2)
+    M, N = x.shape[-2:]
+    power = torch.fft.fft2(x).abs().square() / (M * N)
+    ky = (torch.arange(M, device=x.device) + M // 2) % M - M // 2  # integer fftfreq * M
+    kx = (torch.arange(N, device=x.device) + N // 2) % N - N // 2
+    radius = torch.sqrt((ky[:, None] ** 2 + kx[None, :] ** 2).to(torch.float64)).round().to(torch.int64).flatten()
+    k_top = min(M, N) // 2
+    keep = radius <= k_top  # no ties: |kappa|^2 is an integer, never (m + 1/2)^2
+    idx = radius[keep]
+    total = power.new_zeros(*x.shape[:-2], k_top + 1).index_add_(-1, idx, power.flatten(-2)[..., keep])
+    counts = torch.bincount(idx, minlength=k_top + 1).to(x.dtype)
+    return torch.arange(k_top + 1, dtype=x.dtype, device=x.device), total / counts
+
+
+def kurtosis(x: torch.Tensor, dims: int | Sequence[int] = (-2, -1), excess: bool = False) -> torch.Tensor:
+    """Pearson kurtosis :math:`E[(x-m)^4]/E[(x-m)^2]^2` over ``dims`` (population moments).
+
+    3 for a Gaussian, 1.8 for a uniform law, 1 for a symmetric :math:`\\pm1` law (the minimum); large
+    for sparse, intermittent fields. Invariant to :math:`x\\mapsto ax+b`, :math:`a\\ne0`.
+
+    Parameters
+    ----------
+    x : real tensor
+    dims : int or sequence of int
+        The dimensions averaged over; the others are batch dimensions.
+    excess : bool
+        Subtract 3 (Gaussian 0).
+
+    Returns
+    -------
+    tensor of the batch shape; NaN where ``x`` is constant over ``dims``
+
+    Used in: chapter 07.
+    """
+    check_tensor(x, "x", dtype="floating")
+    d = _dims(x, dims)
+    if not isinstance(excess, bool):
+        raise TypeError(f"excess: expected a bool, got {type(excess).__name__} {excess!r}")
+    sq = (x - x.mean(dim=d, keepdim=True)).square()
+    k = sq.square().mean(dim=d) / sq.mean(dim=d).square()
+    return k - 3 if excess else k
+
+
+def _foveal_args(x: torch.Tensor, J: int, L: int, k_max: int, k_min: int, delta: int,
+                 step: int | None) -> tuple[torch.Tensor, int, int, int, int, int, int]:
+    check_tensor(x, "x", dtype="floating", ndim=(2, 3))
+    J, L = int(check_positive(J, "J", integer=True)), int(check_positive(L, "L", integer=True))
+    k_max = int(check_positive(k_max, "k_max", integer=True, allow_zero=True))
+    k_min = int(check_positive(k_min, "k_min", integer=True, allow_zero=True))
+    if k_min > k_max:
+        raise ValueError(f"k_min: expected k_min <= k_max = {k_max}, got {k_min}")
+    delta = int(check_positive(delta, "delta", integer=True, allow_zero=True))
+    M, N = x.shape[-2:]
+    if 2**J > min(M, N):
+        raise ValueError(f"J: expected 2**J <= min(M, N) = {min(M, N)}, got J={J} (2**J = {2**J})")
+    step = 2 ** (J - 1) if step is None else int(check_positive(step, "step", integer=True))
+    return x.reshape(-1, M, N), J, L, k_max, k_min, delta, step
+
+
+def _foveal(x: torch.Tensor, bank: dict, J: int, k_max: int, k_min: int, delta: int, step: int) -> torch.Tensor:
+    """Features of (B, M, N) images, (B, n_points, D); see :func:`foveal_features`."""
+    M, N = x.shape[-2:]
+    dev = x.device
+    uy, ux = torch.arange(0, M, step, device=dev), torch.arange(0, N, step, device=dev)
+    dy, dx = (t.flatten() for t in torch.meshgrid(torch.arange(-delta, delta + 1, device=dev),
+                                                  torch.arange(-delta, delta + 1, device=dev), indexing="ij"))
+
+    def sample(field: torch.Tensor, spacing: int) -> torch.Tensor:  # (..., M, N) -> (..., n_points, P)
+        rows = (uy[:, None, None] + spacing * dy) % M  # (ny, 1, P), periodic wrap
+        cols = (ux[None, :, None] + spacing * dx) % N  # (1, nx, P)
+        return field[..., rows, cols].flatten(-3, -2)
+
+    xf = torch.fft.fft2(x)
+    parts = []
+    for j in range(J):
+        ks = range(k_min, min(k_max, 2**j) + 1)
+        if len(ks) == 0:
+            continue
+        # the harmonic is pointwise: sample z first, then raise the few samples to the powers k
+        z = sample(torch.fft.ifft2(xf[:, None] * bank["psi"][j]), 2**j)  # (B, 2L, n_points, P)
+        h = torch.stack([phase_harmonic(z, k) for k in ks], dim=2)  # (B, 2L, n_k, n_points, P)
+        parts.append(h.permute(0, 3, 1, 2, 4).flatten(2))  # feature order (l, k, offset)
+    low = sample(torch.fft.ifft2(xf * bank["phi"]).real, 2 ** (J - 1))  # x * phi_J is real (phi even)
+    parts.append(low.to(xf.dtype))
+    return torch.cat(parts, dim=-1)
+
+
+def foveal_features(x: torch.Tensor, J: int, L: int, k_max: int = 4, k_min: int = 0, delta: int = 2,
+                    step: int | None = None) -> torch.Tensor:
+    """Local phase-harmonic vectors of the "foveal" evaluation covariance (card 07 §6; the authors'
+    ``compute_coeff_frame_steerablebump_klim_par.m``).
+
+    With the bump bank :func:`~harmonia.filters.bump.filter_bank_bump_2d` ``(M, N, J, L, full_circle=True)``
+    (:math:`2L` orientations) and periodic FFT convolutions, each grid point :math:`u` of the coarse grid
+    :math:`\\{0,s,2s,\\dots\\}^2` (step :math:`s`, default :math:`2^{J-1}`) gets the complex vector of
+
+    .. math:: [x\\star\\psi_{j,\\ell}]^k\\big(u+2^j(d_y,d_x)\\big),\\quad
+              j=0..J-1,\\ \\ell=0..2L-1,\\ k_{\\min}\\le k\\le\\min(k_{\\max},2^j),\\ |d_y|,|d_x|\\le\\Delta,
+
+    then :math:`x\\star\\phi_J\\big(u+2^{J-1}(d_y,d_x)\\big)`, positions wrapped periodically. Our ``j``
+    is the MATLAB ``j - 1``, so the bound :math:`2^{j-1}` of the paper is :math:`2^j` here. The
+    low-pass offsets' spacing :math:`2^{J-1}` is our reconstruction (the card gives "the 25 offsets"
+    without their step). The authors multiply each filter by :math:`2^j`; the diagonal normalisation of
+    :func:`spectral_rel_error` makes :math:`\\epsilon` invariant to any per-feature scale, so we omit it.
+    Dimension :math:`D=2L(2\\Delta+1)^2\\sum_j n_k(j)+(2\\Delta+1)^2`: 8025 for :math:`J=5,L=8,
+    k\\in[0,4],\\Delta=2`. Order: ``j``, then ``l``, ``k``, offset ``(dy, dx)`` (row-major), low-pass last.
+
+    Parameters
+    ----------
+    x : real tensor (B, M, N) or (M, N)
+        Periodic images, :math:`2^J\\le\\min(M,N)`.
+    J, L : int >= 1
+        Scales and orientations per half circle.
+    k_max, k_min : int >= 0, ``k_min <= k_max``
+        Range of harmonics (``k = 0`` is the modulus, ``k = 1`` the coefficient).
+    delta : int >= 0
+        Offsets :math:`|d_y|,|d_x|\\le\\Delta`, in units of :math:`2^j`.
+    step : int >= 1, optional
+        Step of the coarse grid; default :math:`2^{J-1}`.
+
+    Returns
+    -------
+    complex tensor (B, n_points, D) (or (n_points, D) for a single image), complex dtype matching x,
+    :math:`n_\\text{points}=\\lceil M/s\\rceil\\lceil N/s\\rceil` in row-major order of the grid.
+
+    Used in: chapter 07.
+    """
+    x3, J, L, k_max, k_min, delta, step = _foveal_args(x, J, L, k_max, k_min, delta, step)
+    bank = filter_bank_bump_2d(x.shape[-2], x.shape[-1], J, L, full_circle=True, dtype=x.dtype, device=x.device)
+    out = _foveal(x3, bank, J, k_max, k_min, delta, step)
+    return out[0] if x.ndim == 2 else out
+
+
+def foveal_covariance(x: torch.Tensor, J: int, L: int, k_max: int = 4, k_min: int = 0, delta: int = 2,
+                      step: int | None = None) -> torch.Tensor:
+    """Empirical covariance of the :func:`foveal_features`, pooled over all grid points and images:
+
+    .. math:: K_{ab}=\\frac1n\\sum_{i=1}^n(f_{i,a}-m_a)\\,\\overline{(f_{i,b}-m_b)},\\qquad m=\\frac1n\\sum_i f_i
+
+    (:math:`n=B\\,n_\\text{points}`, the biased estimator). Images are processed in chunks and the sums
+    accumulated around the first chunk's mean (stable in float32). The result is Hermitian (exactly:
+    symmetrised) and positive semi-definite; it is invariant to circular shifts of the images by
+    multiples of ``step`` (they permute the grid points).
+
+    Parameters
+    ----------
+    x, J, L, k_max, k_min, delta, step
+        As in :func:`foveal_features`.
+
+    Returns
+    -------
+    complex tensor (D, D), complex dtype matching x
+
+    Used in: chapter 07.
+    """
+    x3, J, L, k_max, k_min, delta, step = _foveal_args(x, J, L, k_max, k_min, delta, step)
+    M, N = x.shape[-2:]
+    bank = filter_bank_bump_2d(M, N, J, L, full_circle=True, dtype=x.dtype, device=x.device)
+    P = (2 * delta + 1) ** 2
+    D = 2 * L * P * sum(max(0, min(k_max, 2**j) - k_min + 1) for j in range(J)) + P
+    n_points = -(-M // step) * -(-N // step)
+    chunk = max(1, 2**22 // (n_points * D))  # images per chunk: about 2**22 feature entries
+    n, shift, s1, s2 = 0, None, None, None
+    for i in range(0, x3.shape[0], chunk):
+        f = _foveal(x3[i:i + chunk], bank, J, k_max, k_min, delta, step).flatten(0, 1)  # (n_i, D)
+        if shift is None:
+            shift = f.mean(dim=0)
+        f = f - shift
+        a, b = f.sum(dim=0), f.transpose(0, 1) @ f.conj()
+        s1, s2 = (a, b) if s1 is None else (s1 + a, s2 + b)
+        n += f.shape[0]
+    m = s1 / n
+    K = s2 / n - m[:, None] * m.conj()[None, :]
+    return 0.5 * (K + K.mH)
+
+
+def spectral_rel_error(K_test: torch.Tensor, K_model: torch.Tensor) -> torch.Tensor:
+    """Relative spectral-norm error of two covariances normalised by the test diagonal (card 07 §6):
+
+    .. math:: \\epsilon=\\frac{\\|\\tilde K_\\text{test}-\\tilde K_\\text{model}\\|_2}{\\|\\tilde K_\\text{test}\\|_2},
+              \\qquad \\tilde K=D^{-1/2}KD^{-1/2},\\quad D=|\\operatorname{diag}K_\\text{test}|,
+
+    with the spectral norm (largest singular value; for Hermitian inputs, as covariances are, the
+    largest absolute eigenvalue, which is the same number computed faster). Because both
+    matrices are scaled by the same diagonal, :math:`\\epsilon` is unchanged when a feature (or the
+    images) is rescaled in both sets; :math:`\\epsilon(K,K)=0`.
+
+    Parameters
+    ----------
+    K_test, K_model : (D, D) real or complex tensors of the same shape
+        Typically from :func:`foveal_covariance`. Every diagonal entry of ``K_test`` must be nonzero
+        (a ``ValueError`` otherwise: drop features that do not vary over the test set; we do not clamp,
+        which would silently give huge errors).
+
+    Returns
+    -------
+    0-d real tensor
+
+    Used in: chapter 07.
+    """
+    for name, K in (("K_test", K_test), ("K_model", K_model)):
+        check_tensor(K, name, dtype="float_or_complex", ndim=2, like=K_test)
+        if K.shape[0] != K.shape[1]:
+            raise ValueError(f"{name}: expected a square (D, D) matrix, got shape {tuple(K.shape)}")
+    if K_model.shape != K_test.shape:
+        raise ValueError(f"K_model: expected the shape of K_test {tuple(K_test.shape)}, got {tuple(K_model.shape)}")
+    d = K_test.diagonal().abs()
+    bad = d <= torch.finfo(d.dtype).tiny
+    if bool(bad.any()):
+        raise ValueError(f"K_test: expected a nonzero diagonal, got {int(bad.sum())} zero entries "
+                         f"(first at index {int(bad.nonzero()[0, 0])})")
+    w = d.rsqrt()
+    scale = w[:, None] * w[None, :]
+    ref = K_test * scale
+    diff = ref - K_model * scale
+    hermitian = torch.allclose(diff, diff.mH) and torch.allclose(ref, ref.mH)
+    return _spectral_norm(diff, hermitian) / _spectral_norm(ref, hermitian)
+
+
+def _spectral_norm(A: torch.Tensor, hermitian: bool) -> torch.Tensor:
+    """Largest singular value; for a Hermitian matrix the largest |eigenvalue| (eigvalsh, ~4x cheaper
+    than the SVD)."""
+    if hermitian:
+        return torch.linalg.eigvalsh(0.5 * (A + A.mH)).abs().max()
+    return torch.linalg.matrix_norm(A, ord=2)
