@@ -38,6 +38,12 @@ __all__ = ["PhaseHarmonicCov", "WPH1D", "WPH2D", "AngularWPH2D", "MORLET_WIDTH_F
 MORLET_WIDTH_FACTOR = math.pi / (2 * math.sqrt(3))
 
 
+def _bump_filters(M: int, N: int, J: int, L: int) -> torch.Tensor:
+    """The bump bank as (J * 2L + 1, M, N) spectra, numbered ``j * 2L + l``, the low-pass last."""
+    bank = filter_bank_bump_2d(M, N, J, L, full_circle=True)
+    return torch.cat([bank["psi"].reshape(-1, M, N), bank["phi"][None]])
+
+
 def _long(a: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(np.asarray(a), dtype=torch.long)
 
@@ -339,8 +345,7 @@ class WPH2D(PhaseHarmonicCov):
 
     def __init__(self, M: int, N: int, J: int, L: int, dj: int = 1, dl: int | None = None, dk: int = 1,
                  index: MomentIndex | None = None, **kwargs) -> None:
-        bank = filter_bank_bump_2d(M, N, J, L, full_circle=True)
-        filters = torch.cat([bank["psi"].reshape(-1, M, N), bank["phi"][None]])
+        filters = _bump_filters(M, N, J, L)
         if index is None:
             index = scale_interaction_2d(J, L, dj, dl, dk, full_circle=True)
         super().__init__(filters, index, **kwargs)
@@ -376,8 +381,7 @@ class AngularWPH2D(PhaseHarmonicCov):
 
     def __init__(self, M: int, N: int, J: int, L: int, dj: int = 1, dk: int = 0, *, std_norm: bool = True) -> None:
         index = model_D(J, L, dj, dk)
-        bank = filter_bank_bump_2d(M, N, J, L, full_circle=True)
-        filters = torch.cat([bank["psi"].reshape(-1, M, N), bank["phi"][None]])
+        filters = _bump_filters(M, N, J, L)
         n_q, lp = 2 * L, index.lowpass
         ks = sorted({int(k) for f, k in zip(index.field_filter, index.field_k) if f != lp})
         # the orientation fields, numbered ((j * n_k + ik) * 2L + l), then the low-pass
