@@ -296,3 +296,15 @@ def test_read_registry_rejects_chapters_not_a_list_of_ids(tmp_path, value, shown
     assert str(info.value) == (
         f"registry: entry 'toy': chapters must be a list of chapter ids such as [\"07\"], got {shown}"
     )
+
+
+def test_save_npz_is_byte_deterministic_and_loadable(tmp_path):
+    import numpy as np
+
+    from harmonia.data import file_sha256, save_npz
+
+    arrays = {"a": np.arange(12, dtype=np.float32).reshape(3, 4), "b": np.array(2.5)}
+    p1, p2 = save_npz(tmp_path / "x.npz", **arrays), save_npz(tmp_path / "y.npz", **arrays)
+    assert file_sha256(p1) == file_sha256(p2)
+    with np.load(p1, allow_pickle=False) as f:
+        assert np.array_equal(f["a"], arrays["a"]) and f["b"] == 2.5

@@ -9,6 +9,7 @@ from harmonia.data.registry import (
     file_sha256,
     load_npz,
     read_registry,
+    save_npz,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "file_sha256",
     "load_npz",
     "read_registry",
+    "save_npz",
 ]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ __all__ = [
     "dataset_path",
     "load_npz",
     "file_sha256",
+    "save_npz",
 ]
 
 _REQUIRED = ("name", "file", "sha256", "licence", "chapters")
@@ -174,3 +176,17 @@ def load_npz(name: str, *, root: Path | None = None) -> dict[str, np.ndarray]:
         raise DatasetError(f"dataset {name!r}: expected an .npz file, got {path.name}")
     with np.load(path, allow_pickle=False) as arrays:
         return {key: arrays[key] for key in arrays.files}
+
+
+def save_npz(path: str | Path, **arrays: np.ndarray) -> Path:
+    """Write arrays like ``np.savez_compressed`` (readable by :func:`load_npz` / ``np.load``, no
+    pickles) but with a fixed timestamp on every member, so equal arrays give a byte-identical file
+    and a rebuilt dataset keeps its sha256."""
+    path = Path(path)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for key, value in arrays.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w", force_zip64=True) as handle:
+                np.lib.format.write_array(handle, np.asanyarray(value), allow_pickle=False)
+    return path

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from harmonia.config import check_positive, check_tensor, make_generator
-from harmonia.data.registry import load_npz
+from harmonia.data.registry import load_npz, save_npz
 
 __all__ = ["TEXTURE_NAMES", "build_texture_file", "load_textures", "random_crops"]
 
@@ -37,7 +37,7 @@ def build_texture_file(path: str | Path) -> Path:
         small = image.reshape(256, 2, 256, 2).mean(axis=(1, 3))
         arrays[name] = np.clip(np.rint(small), 0, 255).astype(np.uint8)
     path = Path(path)
-    np.savez_compressed(path, **arrays)
+    save_npz(path, **arrays)
     return path
 
 

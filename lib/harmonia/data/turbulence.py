@@ -37,7 +37,6 @@ Used in: chapter 07 (maximum-entropy phase-harmonic models of turbulence).
 from __future__ import annotations
 
 import math
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +46,7 @@ import torch
 from tqdm.auto import tqdm
 
 from harmonia.config import check_positive, check_tensor, make_generator
-from harmonia.data.registry import load_npz
+from harmonia.data.registry import load_npz, save_npz
 
 __all__ = [
     "NavierStokes2D",
@@ -558,17 +557,6 @@ def decaying_turbulence(n_samples: int, N: int = 64, T: float = 50.0, k0: float 
 # ---------------------------------------------------------------------------------------------
 # The committed file
 # ---------------------------------------------------------------------------------------------
-def _savez_deterministic(path: Path, **arrays: np.ndarray) -> None:
-    """Like ``np.savez_compressed`` (readable by ``np.load``) but with a fixed timestamp per member,
-    so equal arrays give a byte-identical file."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for key, value in arrays.items():
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(info, "w", force_zip64=True) as handle:
-                np.lib.format.write_array(handle, np.asanyarray(value), allow_pickle=False)
-
-
 def build_turbulence_file(path: str | Path) -> Path:
     """Write the fast-mode turbulence file (about 4 s on one CPU core, 0.44 MB).
 
@@ -603,7 +591,7 @@ def build_turbulence_file(path: str | Path) -> Path:
     run = solver.run(initial_vorticity(N, seed=seed)[0], SNAPSHOT_TIMES[-1], times=SNAPSHOT_TIMES)
     assert run.snapshots is not None and run.times is not None
     path = Path(path)
-    _savez_deterministic(
+    save_npz(
         path,
         fields=fields.numpy().astype(np.float32),
         snapshot_times=run.times.numpy().astype(np.float64),
