@@ -1,6 +1,7 @@
 """Layer 1: data. The dataset registry (``datasets/registry.toml``) and, chapter by chapter,
 procedural generators. Nothing here downloads anything."""
 
+from harmonia.data.digits import Digits, load_digits
 from harmonia.data.registry import (
     DatasetEntry,
     DatasetError,
@@ -13,6 +14,8 @@ from harmonia.data.registry import (
 )
 
 __all__ = [
+    "Digits",
+    "load_digits",
     "DatasetEntry",
     "DatasetError",
     "dataset_path",

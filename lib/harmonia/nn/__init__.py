@@ -1,9 +1,34 @@
-"""Layer 1: small models and their fitting (chapters add the model zoo and the training loop).
+"""Layer 1: small models, their training and their metrics.
 
-- :mod:`~harmonia.nn.linear` -- L2-regularised softmax (multinomial logistic) regression fitted
-  exactly by L-BFGS: the linear classifier that chapters put on top of fixed features.
+- :mod:`~harmonia.nn.models` -- the zoo: softmax regression, MLPs, a small CNN (``nn.Sequential``,
+  seeded initialisation);
+- :mod:`~harmonia.nn.training` -- :func:`fit`, the one training loop, and its :class:`History`;
+- :mod:`~harmonia.nn.metrics` -- accuracy, error rate, negative log-likelihood;
+- :mod:`~harmonia.nn.grad_stats` -- per-sample gradients and their batch moments;
+- :mod:`~harmonia.nn.linear` -- L2-regularised softmax regression fitted exactly by L-BFGS: the
+  linear classifier that chapters put on top of fixed features.
 """
 
-from harmonia.nn.linear import SoftmaxRegression, accuracy
+from harmonia.nn.grad_stats import BatchStats, grad_moments, per_sample_grads
+from harmonia.nn.linear import SoftmaxRegression
+from harmonia.nn.metrics import accuracy, error_rate, nll
+from harmonia.nn.models import init_uniform_, mlp, small_cnn, softmax_regression
+from harmonia.nn.training import History, evaluate, fit, standard_closure
 
-__all__ = ["SoftmaxRegression", "accuracy"]
+__all__ = [
+    "SoftmaxRegression",
+    "accuracy",
+    "error_rate",
+    "nll",
+    "mlp",
+    "softmax_regression",
+    "small_cnn",
+    "init_uniform_",
+    "fit",
+    "evaluate",
+    "standard_closure",
+    "History",
+    "BatchStats",
+    "per_sample_grads",
+    "grad_moments",
+]

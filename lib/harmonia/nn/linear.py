@@ -16,15 +16,9 @@ from __future__ import annotations
 import torch
 
 from harmonia.config import check_positive, check_tensor
+from harmonia.nn.metrics import accuracy
 
-__all__ = ["SoftmaxRegression", "accuracy"]
-
-
-def accuracy(pred: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of equal entries of two label tensors of shape (n,)."""
-    check_tensor(pred, "pred", ndim=1)
-    check_tensor(y, "y", shape=(pred.shape[0],), like=pred)
-    return float((pred == y).double().mean())
+__all__ = ["SoftmaxRegression"]
 
 
 class SoftmaxRegression:

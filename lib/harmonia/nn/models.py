@@ -1,0 +1,86 @@
+"""A small model zoo: softmax regression, multi-layer perceptrons and a small CNN.
+
+Every model is an ``nn.Sequential`` (so layer-wise tools such as bbprop can walk it) and is
+initialised from an explicit generator, so a seed fixes the weights without touching torch's
+global random state. The initialisation is PyTorch's default for ``nn.Linear``/``nn.Conv2d``:
+weights and biases uniform in :math:`\\pm 1/\\sqrt{\\text{fan-in}}`.
+
+Used in: chapter 01 (digits), chapters 02-04 and 15-17 (training networks).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from harmonia.config import check_in, check_positive, make_generator
+
+__all__ = ["ACTIVATIONS", "mlp", "softmax_regression", "small_cnn", "init_uniform_"]
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
+
+
+@torch.no_grad()
+def init_uniform_(model: nn.Module, seed: int | torch.Generator | None = 0) -> nn.Module:
+    """Re-initialise every Linear/Conv layer uniformly in :math:`\\pm1/\\sqrt{\\text{fan-in}}` from a generator."""
+    gen = make_generator(seed)
+    for layer in model.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            fan_in = layer.weight[0].numel()
+            bound = 1.0 / math.sqrt(fan_in)
+            for p in (layer.weight, layer.bias):
+                if p is not None:
+                    sample = torch.rand(p.shape, generator=gen, dtype=torch.float64)
+                    p.copy_((2 * sample - 1) * bound)
+    return model
+
+
+def mlp(in_features: int, hidden: Sequence[int], out_features: int, activation: str = "tanh",
+        seed: int | torch.Generator | None = 0, dtype: torch.dtype = torch.float32,
+        device: torch.device | str = "cpu") -> nn.Sequential:
+    """A fully connected network ``in -> hidden[0] -> ... -> out`` with the given activation.
+
+    ``hidden=()`` gives a single linear layer: softmax regression when trained with
+    cross-entropy. Input (n, in_features), output (n, out_features) (the logits).
+    """
+    check_positive(in_features, "in_features", integer=True)
+    check_positive(out_features, "out_features", integer=True)
+    check_in(activation, "activation", tuple(ACTIVATIONS))
+    sizes = [in_features, *[check_positive(h, "hidden", integer=True) for h in hidden], out_features]
+    layers: list[nn.Module] = []
+    for k in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[k], sizes[k + 1]))
+        if k < len(sizes) - 2:
+            layers.append(ACTIVATIONS[activation]())
+    model = nn.Sequential(*layers)
+    return init_uniform_(model, seed).to(dtype=dtype, device=device)
+
+
+def softmax_regression(in_features: int, n_classes: int, seed: int | torch.Generator | None = 0,
+                       dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> nn.Sequential:
+    """Multinomial logistic regression as a network: one ``nn.Linear`` producing the logits."""
+    return mlp(in_features, (), n_classes, seed=seed, dtype=dtype, device=device)
+
+
+def small_cnn(image_size: int = 8, n_classes: int = 10, channels: int = 16, in_channels: int = 1,
+              seed: int | torch.Generator | None = 0, dtype: torch.dtype = torch.float32,
+              device: torch.device | str = "cpu") -> nn.Sequential:
+    """Two 3x3 convolutions with ReLU and 2x2 max pooling, then a linear classifier.
+
+    Input flat, (n, in_channels * image_size**2), like the other models (it is unflattened
+    inside); output (n, n_classes). ``image_size`` must be divisible by 4.
+    """
+    check_positive(image_size, "image_size", integer=True)
+    if image_size % 4:
+        raise ValueError(f"image_size: expected a multiple of 4, got {image_size}")
+    c = check_positive(channels, "channels", integer=True)
+    model = nn.Sequential(
+        nn.Unflatten(1, (check_positive(in_channels, "in_channels", integer=True), image_size, image_size)),
+        nn.Conv2d(in_channels, c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(c, 2 * c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(2 * c * (image_size // 4) ** 2, n_classes),
+    )
+    return init_uniform_(model, seed).to(dtype=dtype, device=device)
