@@ -77,7 +77,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: 
         batch_size: int, X_test: torch.Tensor | None = None, y_test: torch.Tensor | None = None,
         loss_fn: LossFn | None = None, make_closure: ClosureFactory | None = None,
         scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, seed: int | torch.Generator | None = 0,
-        progress: bool = False) -> History:
+        device: torch.device | str | None = None, progress: bool = False) -> History:
     """Train ``model`` for ``epochs`` passes over (X, y) in shuffled mini-batches.
 
     Parameters
@@ -101,12 +101,24 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: 
     scheduler : LRScheduler, optional
         Stepped once per epoch (e.g. a :math:`1/t` decay with ``LambdaLR``).
     seed : int or Generator
-        Seeds the batch order.
+        Seeds the batch order (drawn on the CPU, so the order is the same on every device).
+    device : torch.device or str, optional
+        Move the model and the data there first (e.g. ``harmonia.config.device()``); by default
+        they must already share a device. Create the optimizer after moving the model, or pass
+        a model that is already on ``device``.
     progress : bool
         Show a progress bar over epochs.
     """
+    if device is not None:
+        model.to(device)
+        X, y = X.to(device), y.to(device)
+        if X_test is not None:
+            X_test, y_test = X_test.to(device), y_test.to(device)
     check_tensor(X, "X", min_ndim=2, dtype="floating")
     check_tensor(y, "y", shape=(X.shape[0], "..."), like=X)
+    first = next(model.parameters(), None)
+    if first is not None and first.device != X.device:
+        raise ValueError(f"X: expected the model's device {first.device}, got {X.device} (pass device= to move both)")
     epochs = check_positive(epochs, "epochs", integer=True)
     batch_size = check_positive(batch_size, "batch_size", integer=True)
     if batch_size > X.shape[0]:

@@ -234,11 +234,18 @@ def vsgd_step(
             f"blocks: expected the state's memory shape {tuple(state.tau.shape)} to match "
             f"{'per-coordinate' if blocks is None else f'{nb} blocks'}, i.e. {expected_tau}"
         )
-    tau = state.tau
     if outlier_sigma is not None:
         if blocks is not None:
             raise ValueError("outlier_sigma: expected None for the block variants, got a value (vSGD-l only)")
         check_positive(outlier_sigma, "outlier_sigma")
+    return _step(state, g, g2, h, n, blocks, nb, eps, outlier_sigma)
+
+
+def _step(state: VSGDState, g: torch.Tensor, g2: torch.Tensor, h: torch.Tensor, n: int, blocks: torch.Tensor | None,
+          nb: int | None, eps: float, outlier_sigma: float | None) -> tuple[VSGDState, torch.Tensor]:
+    """:func:`vsgd_step` without the argument checks (the optimizer validates once)."""
+    tau = state.tau
+    if outlier_sigma is not None:
         spread = ((state.vbar - state.gbar.square()).clamp_min(0) / n).sqrt()
         outlier = (g - state.gbar).abs() > outlier_sigma * spread
         if state.vhbar is not None:
@@ -350,8 +357,15 @@ class VSGD(torch.optim.Optimizer):
         variant = self._cfg["variant"]
         if variant == "l":
             return None
-        sizes = [p.numel() for p in params] if variant == "b" else [sum(p.numel() for p in params)]
-        return block_index(sizes, device=params[0].device)
+        key = (variant, params[0].device, tuple(p.numel() for p in params))
+        if getattr(self, "_block_cache", (None,))[0] != key:
+            sizes = [p.numel() for p in params] if variant == "b" else [sum(p.numel() for p in params)]
+            blocks = block_index(sizes, device=params[0].device)
+            first = torch.zeros(len(sizes), dtype=torch.long, device=blocks.device)
+            first.scatter_reduce_(0, blocks, torch.arange(blocks.numel(), device=blocks.device), reduce="amin",
+                                  include_self=False)
+            self._block_cache = (key, blocks, first)
+        return self._block_cache[1]
 
     @staticmethod
     def _flat(xs: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -398,8 +412,10 @@ class VSGD(torch.optim.Optimizer):
         def grad_at_shift() -> list[torch.Tensor]:
             return self._evaluate(closure, params)[1].grad
 
-        h = fd_diag(grad_at_shift, params, self._unflat(direction, params), grads=self._unflat(g, params),
-                    eps=self._cfg["eps"])
+        grads = self._unflat(g, params)
+        h = fd_diag(grad_at_shift, params, self._unflat(direction, params), grads=grads, eps=self._cfg["eps"])
+        for p, gp in zip(params, grads):  # the probe overwrote p.grad: put back the gradient at theta
+            p.grad = gp.clone()
         return self._flat(h)
 
     def step(self, closure: Closure) -> torch.Tensor:  # type: ignore[override]
@@ -447,8 +463,8 @@ class VSGD(torch.optim.Optimizer):
             return loss
 
         state = self._load(params, blocks)
-        state, lr = vsgd_step(state, g, g2, h, stats.n, blocks=blocks, eps=cfg["eps"],
-                              outlier_sigma=cfg["outlier_sigma"])
+        nb = None if blocks is None else int(self._block_cache[2].numel())
+        state, lr = _step(state, g, g2, h, stats.n, blocks, nb, cfg["eps"], cfg["outlier_sigma"])
         with torch.no_grad():
             for p, step in zip(params, self._unflat(lr * g, params)):
                 p.sub_(step)
@@ -463,7 +479,7 @@ class VSGD(torch.optim.Optimizer):
             fields["vhbar"] = state.vhbar
         for name, flat in fields.items():
             for p, piece in zip(params, self._unflat(flat, params)):
-                self.state[p][name] = piece.clone()
+                self.state[p][name] = piece  # a view of a fresh flat tensor: nothing else holds it
         first = self.state[params[0]]
         first["t"] = torch.tensor(float(state.t))
 
@@ -471,10 +487,7 @@ class VSGD(torch.optim.Optimizer):
         get = lambda name: self._flat([self.state[p][name] for p in params])  # noqa: E731
         tau = get("tau")
         if blocks is not None:
-            first_of_block = torch.zeros(int(blocks.max()) + 1, dtype=torch.long, device=blocks.device)
-            first_of_block.scatter_reduce_(0, blocks, torch.arange(blocks.numel(), device=blocks.device),
-                                           reduce="amin", include_self=False)
-            tau = tau[first_of_block]
+            tau = tau[self._block_cache[2]]  # the memory of each block, read at its first coordinate
         vhbar = get("vhbar") if "vhbar" in self.state[params[0]] else None
         return VSGDState(gbar=get("gbar"), vbar=get("vbar"), hbar=get("hbar"), tau=tau, vhbar=vhbar,
                          t=int(self.state[params[0]]["t"].item()))
