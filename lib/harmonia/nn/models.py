@@ -50,12 +50,17 @@ def mlp(in_features: int, hidden: Sequence[int], out_features: int, activation: 
     check_positive(out_features, "out_features", integer=True)
     check_in(activation, "activation", tuple(ACTIVATIONS))
     sizes = [in_features, *[check_positive(h, "hidden", integer=True) for h in hidden], out_features]
-    layers: list[nn.Module] = []
-    for k in range(len(sizes) - 1):
-        layers.append(nn.Linear(sizes[k], sizes[k + 1]))
-        if k < len(sizes) - 2:
-            layers.append(ACTIVATIONS[activation]())
-    model = nn.Sequential(*layers)
+
+    def layers() -> list[nn.Module]:
+        out: list[nn.Module] = []
+        for k in range(len(sizes) - 1):
+            out.append(nn.Linear(sizes[k], sizes[k + 1]))
+            if k < len(sizes) - 2:
+                out.append(ACTIVATIONS[activation]())
+        return out
+
+    with torch.random.fork_rng(devices=[]):  # the constructors' default init must not consume global draws
+        model = nn.Sequential(*layers())
     return init_uniform_(model, seed).to(dtype=dtype, device=device)
 
 
@@ -77,10 +82,16 @@ def small_cnn(image_size: int = 8, n_classes: int = 10, channels: int = 16, in_c
     if image_size % 4:
         raise ValueError(f"image_size: expected a multiple of 4, got {image_size}")
     c = check_positive(channels, "channels", integer=True)
-    model = nn.Sequential(
-        nn.Unflatten(1, (check_positive(in_channels, "in_channels", integer=True), image_size, image_size)),
+    in_channels = check_positive(in_channels, "in_channels", integer=True)
+    with torch.random.fork_rng(devices=[]):  # the constructors' default init must not consume global draws
+        model = _cnn_layers(image_size, n_classes, c, in_channels)
+    return init_uniform_(model, seed).to(dtype=dtype, device=device)
+
+
+def _cnn_layers(image_size: int, n_classes: int, c: int, in_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Unflatten(1, (in_channels, image_size, image_size)),
         nn.Conv2d(in_channels, c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(c, 2 * c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(2 * c * (image_size // 4) ** 2, n_classes),
     )
-    return init_uniform_(model, seed).to(dtype=dtype, device=device)

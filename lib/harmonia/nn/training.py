@@ -52,9 +52,13 @@ class History:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossFn | None = None) -> tuple[float, float]:
-    """Mean loss (cross-entropy by default) and classification error of ``model`` on (X, y)."""
+    """Mean loss (cross-entropy by default) and classification error of ``model`` on (X, y).
+
+    Both are NaN when the model's outputs are not finite (a diverged run)."""
     loss_fn = torch.nn.functional.cross_entropy if loss_fn is None else loss_fn
     out = model(X)
+    if not bool(torch.isfinite(out).all()):  # a diverged model: no meaningful loss or error
+        return float("nan"), float("nan")
     return float(loss_fn(out, y)), error_rate(out, y)
 
 

@@ -95,7 +95,10 @@ class NoisyQuadratic:
         """Greedy optimal rate with the true distance: :math:`\\frac1h\\frac{\\Delta^2}{\\Delta^2+\\sigma^2/n}`, (..., d)."""
         star = self.theta_star if theta_star is None else theta_star
         dist2 = (self._theta(theta) - star).square()
-        return dist2 / (self.h * (dist2 + self.sigma.square() / n))
+        denom = dist2 + self.sigma.square() / n
+        # noise-free and already at the optimum (0/0): any rate is optimal; return the Newton rate 1/h
+        safe = torch.where(denom > 0, dist2 / denom.clamp_min(torch.finfo(denom.dtype).tiny), torch.ones_like(denom))
+        return safe / self.h
 
     def optimal_mse(self, t: torch.Tensor | int, e0: torch.Tensor | float) -> torch.Tensor:
         """Mean squared distance under the optimal schedule, :math:`e_t=\\sigma^2/(t+\\sigma^2/e_0)`, per coordinate."""
@@ -193,7 +196,8 @@ def run_vsgd(problem: NoisyQuadratic, theta0: torch.Tensor | float, steps: int, 
     The curvature estimate is the exact ``h`` (what bbprop gives on a quadratic); the slow start
     draws ``n0`` batches at ``theta0``. ``variant`` "l" or "g" (one block of all ``d``
     coordinates). ``fd=True`` uses the finite-difference rate (on a quadratic the probe returns
-    ``h`` exactly, so only the :math:`\\bar v^h` bookkeeping differs).
+    ``h`` exactly, so only the :math:`\\bar v^h` bookkeeping differs). ``eps`` guards the update's
+    denominators; the slow start itself adds nothing (``vsgd_init(..., eps=0)``).
     """
     steps, trials, theta, star = _setup(problem, theta0, steps, trials, theta_star_path)
     if variant not in ("l", "g"):
