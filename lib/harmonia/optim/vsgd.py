@@ -344,6 +344,13 @@ class VSGD(torch.optim.Optimizer):
         defaults = dict(variant=variant, curvature=curvature, n0=int(n0), C=C, tau0=tau0, eps=eps,
                         outlier_sigma=outlier_sigma)
         super().__init__(params, defaults)
+        # the flat statistics of the last update; state[p] holds views of them (read them, don't assign)
+        self._flat_state: VSGDState | None = None
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Load a state saved by :meth:`state_dict` (the flat statistics are rebuilt from it)."""
+        super().load_state_dict(state_dict)
+        self._flat_state = None
 
     # -- flat views ---------------------------------------------------------------------------
     def _params(self) -> list[torch.Tensor]:
@@ -466,8 +473,7 @@ class VSGD(torch.optim.Optimizer):
         nb = None if blocks is None else int(self._block_cache[2].numel())
         state, lr = _step(state, g, g2, h, stats.n, blocks, nb, cfg["eps"], cfg["outlier_sigma"])
         with torch.no_grad():
-            for p, step in zip(params, self._unflat(lr * g, params)):
-                p.sub_(step)
+            torch._foreach_sub_(params, self._unflat(lr * g, params))
         self._store(state, params, blocks, lr=lr)
         return loss
 
@@ -482,8 +488,11 @@ class VSGD(torch.optim.Optimizer):
                 self.state[p][name] = piece  # a view of a fresh flat tensor: nothing else holds it
         first = self.state[params[0]]
         first["t"] = torch.tensor(float(state.t))
+        self._flat_state = state
 
     def _load(self, params: list[torch.Tensor], blocks: torch.Tensor | None) -> VSGDState:
+        if self._flat_state is not None:
+            return self._flat_state
         get = lambda name: self._flat([self.state[p][name] for p in params])  # noqa: E731
         tau = get("tau")
         if blocks is not None:

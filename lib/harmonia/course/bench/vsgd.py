@@ -5,6 +5,7 @@ SGD and Adam with the usual loss closure; vSGD-l/-b/-g with the one-pass statist
 ``sequential_batch_stats`` (gradient, per-sample second moment and bbprop); vSGD-l with
 finite differences (``curvature="fd"``, two gradient evaluations) on the same statistics
 without bbprop; and vSGD-fd with a plain loss closure (batch-mean gradient as the sample).
+Two extra rows time the closures alone, so the update's own cost is the difference.
 """
 
 from __future__ import annotations
@@ -62,4 +63,13 @@ def main(argv: list[str] | None = None) -> str:
                 base = t if base is None else base
                 n_params = sum(p.numel() for p in model.parameters())
                 rows.append([dev, f"64-{hidden}-10 ({n_params})", name, 1e6 * t, f"{t / base:.2f}x"])
+                if name in ("SGD", "vSGD-l (bbprop)"):  # the closure alone: what the update adds is the rest
+
+                    def closure_only(closure=closure) -> None:
+                        for _ in range(args.steps):
+                            closure()
+
+                    tc = time_call(closure_only, repeats=args.repeats, device=dev).median / args.steps
+                    label = "  closure only: loss + backward" if name == "SGD" else "  closure only: one-pass statistics + bbprop"
+                    rows.append([dev, f"64-{hidden}-10 ({n_params})", label, 1e6 * tc, f"{tc / base:.2f}x"])
     return format_table(["device", "MLP (parameters)", "optimizer", "µs per step", "vs SGD"], rows)
