@@ -1,0 +1,23 @@
+"""Layer 2: distributed stochastic optimisation -- EASGD, EAMSGD, DOWNPOUR.
+
+- :mod:`~harmonia.distributed.elastic` -- the elastic exchange (one worker, or all at once) and local steps;
+- :mod:`~harmonia.distributed.problems` -- objectives with deterministic per-worker streams;
+- :mod:`~harmonia.distributed.schedule` -- the order of asynchronous ticks;
+- :mod:`~harmonia.distributed.algorithms` -- the simulation (workers stacked in one process);
+- :mod:`~harmonia.distributed.engine` -- the same algorithms on ``torch.distributed`` (all-reduce,
+  parameter server); :mod:`~harmonia.distributed.launch` -- ``torchrun`` entry point and a spawner;
+- :mod:`~harmonia.distributed.analysis` -- closed forms on quadratics (stability, variance).
+
+Used in: chapter 02; chapters 03-04.
+"""
+
+from harmonia.distributed.algorithms import History, RunResult, run_downpour, run_easgd, run_mdownpour, run_msgd
+from harmonia.distributed.elastic import elastic_exchange, elastic_exchange_sync, moving_average, nesterov_step, sgd_step
+from harmonia.distributed.problems import ModelObjective, NoisyQuadraticObjective, make_objective
+from harmonia.distributed.schedule import Scheduler
+
+__all__ = [
+    "run_easgd", "run_downpour", "run_mdownpour", "run_msgd", "History", "RunResult",
+    "elastic_exchange", "elastic_exchange_sync", "moving_average", "sgd_step", "nesterov_step",
+    "NoisyQuadraticObjective", "ModelObjective", "make_objective", "Scheduler",
+]

@@ -1,0 +1,261 @@
+"""EASGD, EAMSGD, DOWNPOUR and the sequential baselines, simulated in one process.
+
+Workers hold flat parameter vectors stacked in ``X`` (p, n); the center :math:`\\tilde x` is (n,).
+``mode="sync"`` updates all workers from the same old state (Jacobi; gradients of all workers in
+one call). ``mode="async"`` processes one worker at a time in the order of a :class:`Scheduler`,
+following the paper's Algorithms 1-2 (asynchronous EASGD / EAMSGD): worker ``i`` with clock
+:math:`t^i`
+
+1. copies :math:`x\\leftarrow x^i`;
+2. if :math:`\\tau\\mid t^i`: :math:`d=\\alpha(x-\\tilde x)`, :math:`x^i\\leftarrow x^i-d`, :math:`\\tilde x\\leftarrow\\tilde x+d`;
+3. EASGD: :math:`x^i\\leftarrow x^i-\\eta g(x)`; EAMSGD: :math:`v^i\\leftarrow\\delta v^i-\\eta g(x+\\delta v^i)`,
+   :math:`x^i\\leftarrow x^i+v^i`.
+
+DOWNPOUR: if :math:`\\tau\\mid t^i`: :math:`\\tilde x\\leftarrow\\tilde x+u^i`, :math:`x^i\\leftarrow\\tilde x`, :math:`u^i\\leftarrow0`;
+then :math:`x^i\\leftarrow x^i-\\eta g(x^i)`, :math:`u^i\\leftarrow u^i-\\eta g(x^i)`. MDOWNPOUR (:math:`\\tau=1`): the worker
+reads :math:`\\tilde x`, the master takes a Nesterov step with its gradient.
+
+A *round* is one step of every worker (p ticks when asynchronous); histories are recorded per round.
+
+Used in: chapter 02; chapters 03-04.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from harmonia.config import check_in, check_positive, check_tensor
+from harmonia.distributed.elastic import elastic_exchange, elastic_exchange_sync
+from harmonia.distributed.schedule import Scheduler
+
+__all__ = ["History", "RunResult", "run_easgd", "run_downpour", "run_mdownpour", "run_msgd", "DIVERGENCE_THRESHOLD"]
+
+#: A center with an entry above this magnitude (or not finite) counts as diverged.
+DIVERGENCE_THRESHOLD = 1e8
+
+
+@dataclass
+class History:
+    """Per-round records of a run: ``rounds``, ``center_loss``, ``center_error``, ``spread``
+    (:math:`\\frac1p\\sum_i\\|x^i-\\tilde x\\|^2`) and ``messages`` (exchanges with the center so far),
+    ``diverged``, and the wall time ``seconds``."""
+
+    rounds: list[int] = field(default_factory=list)
+    center_loss: list[float] = field(default_factory=list)
+    center_error: list[float] = field(default_factory=list)
+    spread: list[float] = field(default_factory=list)
+    messages: list[int] = field(default_factory=list)
+    diverged: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
+class RunResult:
+    """Final state of a run: ``center`` (n,), ``workers`` (p, n), ``history``, and ``displacement``
+    (p, n): the sum of each worker's local (gradient or momentum) steps, for the conservation law
+    :math:`\\tilde x+\\sum_ix^i=(p+1)x_0+\\sum_i\\text{displacement}_i` of elastic averaging."""
+
+    center: torch.Tensor
+    workers: torch.Tensor
+    history: History
+    displacement: torch.Tensor | None = None
+
+
+def _start(objective, x0: torch.Tensor, p: int, rounds: int, record_every: int):
+    check_tensor(x0, "x0", shape=(objective.n,), dtype="floating")
+    p = check_positive(p, "p", integer=True)
+    if getattr(objective, "p", p) < p:
+        raise ValueError(f"p: expected at most the objective's {objective.p} worker streams, got {p}")
+    check_positive(rounds, "rounds", integer=True)
+    check_positive(record_every, "record_every", integer=True)
+    objective.reset()
+    return x0.expand(p, -1).clone(), x0.clone()
+
+
+def _record(hist: History, objective, r: int, center: torch.Tensor, X: torch.Tensor, messages: int) -> bool:
+    """Append the records of round ``r``; return True when the run diverged."""
+    finite = bool(torch.isfinite(center).all()) and float(center.abs().max()) < DIVERGENCE_THRESHOLD
+    hist.rounds.append(r)
+    hist.messages.append(messages)
+    if not finite:
+        hist.center_loss.append(float("nan"))
+        hist.center_error.append(float("nan"))
+        hist.spread.append(float("nan"))
+        hist.diverged = True
+        return True
+    hist.center_loss.append(objective.loss(center))
+    hist.center_error.append(objective.error(center))
+    hist.spread.append(float((X - center).square().sum(dim=1).mean()))
+    return False
+
+
+def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, alpha: float | None = None,
+              beta: float = 0.9, tau: int = 1, momentum: float = 0.0, mode: str = "async",
+              schedule: str | Scheduler = "round_robin", record_every: int = 1) -> RunResult:
+    """EASGD (``momentum=0``) or EAMSGD (Nesterov ``momentum`` :math:`\\delta>0`) with ``p`` workers.
+
+    Parameters
+    ----------
+    objective : NoisyQuadraticObjective or ModelObjective
+        Supplies ``grad(points, workers)``, ``loss(x)``, ``error(x)``, ``reset()`` and ``n``.
+    x0 : Tensor, shape (n,)
+        Common starting point of the workers and the center.
+    p : int
+        Number of workers.
+    eta : float
+        Learning rate.
+    rounds : int
+        Steps per worker.
+    alpha, beta : float
+        Moving rate :math:`\\alpha`; by default :math:`\\alpha=\\beta/p` (the paper's :math:`\\beta=0.9`).
+    tau : int
+        Communication period.
+    momentum : float
+        :math:`\\delta` of EAMSGD (0 gives EASGD).
+    mode : {"async", "sync"}
+        Asynchronous (one worker per tick, Gauss-Seidel) or synchronous (Jacobi).
+    schedule : str or Scheduler
+        Order of the asynchronous ticks (``"round_robin"``, ``"random"``, or a :class:`Scheduler`).
+    record_every : int
+        Record the history every this many rounds (and after the last).
+    """
+    check_in(mode, "mode", ("async", "sync"))
+    check_positive(eta, "eta")
+    tau = check_positive(tau, "tau", integer=True)
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum: expected a value in [0, 1), got {momentum}")
+    X, center = _start(objective, x0, p, rounds, record_every)
+    alpha = beta / p if alpha is None else alpha
+    if not 0 < alpha <= 1:
+        raise ValueError(f"alpha: expected a moving rate in (0, 1], got {alpha}")
+    V = torch.zeros_like(X)
+    disp = torch.zeros_like(X)
+    hist, messages, start = History(), 0, time.perf_counter()
+    _record(hist, objective, 0, center, X, messages)
+    all_workers = list(range(p))
+    if mode == "sync":
+        for t in range(rounds):
+            points = X + momentum * V if momentum else X
+            G = objective.grad(points, all_workers)
+            if t % tau == 0:
+                X, center = elastic_exchange_sync(X, center, alpha)
+                messages += p
+            if momentum:
+                V = momentum * V - eta * G
+                step = V
+            else:
+                step = -eta * G
+            X = X + step
+            disp = disp + step
+            if (t + 1) % record_every == 0 or t + 1 == rounds:
+                if _record(hist, objective, t + 1, center, X, messages):
+                    break
+    else:
+        sched = schedule if isinstance(schedule, Scheduler) else Scheduler(schedule, p)
+        clock = [0] * p
+        ticks = iter(sched)
+        for tick in range(rounds * p):
+            i = next(ticks)
+            x = X[i].clone()
+            if clock[i] % tau == 0:
+                X[i], center, _ = elastic_exchange(X[i], center, alpha)
+                messages += 1
+            if momentum:
+                g = objective.grad((x + momentum * V[i])[None], [i])[0]
+                V[i] = momentum * V[i] - eta * g
+                step = V[i]
+            else:
+                step = -eta * objective.grad(x[None], [i])[0]
+            X[i] = X[i] + step
+            disp[i] += step
+            clock[i] += 1
+            if (tick + 1) % (p * record_every) == 0 or tick + 1 == rounds * p:
+                if _record(hist, objective, (tick + 1) // p, center, X, messages):
+                    break
+    hist.seconds = time.perf_counter() - start
+    return RunResult(center, X, hist, disp)
+
+
+def run_downpour(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, tau: int = 1,
+                 schedule: str | Scheduler = "round_robin", record_every: int = 1) -> RunResult:
+    """DOWNPOUR (Dean et al. 2012): workers push accumulated steps every ``tau`` steps and pull the center."""
+    check_positive(eta, "eta")
+    tau = check_positive(tau, "tau", integer=True)
+    X, center = _start(objective, x0, p, rounds, record_every)
+    U = torch.zeros_like(X)
+    hist, messages, start = History(), 0, time.perf_counter()
+    _record(hist, objective, 0, center, X, messages)
+    sched = schedule if isinstance(schedule, Scheduler) else Scheduler(schedule, p)
+    clock = [0] * p
+    ticks = iter(sched)
+    for tick in range(rounds * p):
+        i = next(ticks)
+        if clock[i] % tau == 0:
+            center = center + U[i]
+            X[i] = center
+            U[i] = 0.0
+            messages += 1
+        step = -eta * objective.grad(X[i][None], [i])[0]
+        X[i] = X[i] + step
+        U[i] = U[i] + step
+        clock[i] += 1
+        if (tick + 1) % (p * record_every) == 0 or tick + 1 == rounds * p:
+            if _record(hist, objective, (tick + 1) // p, center, X, messages):
+                break
+    hist.seconds = time.perf_counter() - start
+    return RunResult(center, X, hist)
+
+
+def run_mdownpour(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, momentum: float = 0.9,
+                  schedule: str | Scheduler = "round_robin", record_every: int = 1) -> RunResult:
+    """MDOWNPOUR (:math:`\\tau=1`): each tick a worker's gradient at :math:`\\tilde x` drives a Nesterov step of the
+    master, :math:`\\tilde v\\leftarrow\\delta\\tilde v-\\eta g`, :math:`\\tilde x\\leftarrow\\tilde x-\\eta g+\\delta\\tilde v`
+    (PyTorch's ``SGD(nesterov=True)`` form)."""
+    check_positive(eta, "eta")
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum: expected a value in [0, 1), got {momentum}")
+    X, center = _start(objective, x0, p, rounds, record_every)
+    v = torch.zeros_like(center)
+    hist, messages, start = History(), 0, time.perf_counter()
+    _record(hist, objective, 0, center, X, messages)
+    sched = schedule if isinstance(schedule, Scheduler) else Scheduler(schedule, p)
+    ticks = iter(sched)
+    for tick in range(rounds * p):
+        i = next(ticks)
+        g = objective.grad(center[None], [i])[0]
+        v = momentum * v - eta * g
+        center = center - eta * g + momentum * v
+        X[i] = center
+        messages += 1
+        if (tick + 1) % (p * record_every) == 0 or tick + 1 == rounds * p:
+            if _record(hist, objective, (tick + 1) // p, center, X, messages):
+                break
+    hist.seconds = time.perf_counter() - start
+    return RunResult(center, X, hist)
+
+
+def run_msgd(objective, x0: torch.Tensor, eta: float, rounds: int, *, momentum: float = 0.0,
+             average: str | None = None, record_every: int = 1) -> RunResult:
+    """Sequential baseline (one worker): SGD or Nesterov momentum SGD (Sutskever form), optionally
+    evaluated at an average of the iterates: ``average="asgd"`` (:math:`a_t=1/(t+1)`, Polyak-Ruppert)."""
+    check_positive(eta, "eta")
+    if average not in (None, "asgd"):
+        raise ValueError(f"average: expected None or 'asgd', got {average!r}")
+    X, _ = _start(objective, x0, 1, rounds, record_every)
+    x, v = X[0], torch.zeros_like(X[0])
+    z = x.clone()
+    hist, start = History(), time.perf_counter()
+    _record(hist, objective, 0, z, x[None], 0)
+    for t in range(rounds):
+        g = objective.grad((x + momentum * v)[None], [0])[0]
+        v = momentum * v - eta * g
+        x = x + v
+        z = z + (x - z) / (t + 2) if average == "asgd" else x
+        if (t + 1) % record_every == 0 or t + 1 == rounds:
+            if _record(hist, objective, t + 1, z, x[None], 0):
+                break
+    hist.seconds = time.perf_counter() - start
+    return RunResult(z, x[None], hist)

@@ -1,0 +1,58 @@
+"""The elastic exchange between workers and a center, and the local steps (flat tensors).
+
+Elastic force with moving rate :math:`\\alpha=\\eta\\rho`: the worker moves a fraction :math:`\\alpha` of the way to
+the center and the center moves by exactly the same amount toward the worker,
+
+.. math:: d=\\alpha(x^i-\\tilde x),\\qquad x^i\\leftarrow x^i-d,\\qquad \\tilde x\\leftarrow\\tilde x+d,
+
+so :math:`\\tilde x+\\sum_ix^i` is conserved by every exchange.
+
+Used in: chapter 02; chapters 03-04 (EASGD-Tree, LSAM).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+__all__ = ["elastic_exchange", "elastic_exchange_sync", "moving_average", "sgd_step", "nesterov_step"]
+
+
+def elastic_exchange(x: torch.Tensor, center: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One worker's exchange (Gauss-Seidel): returns ``(x - d, center + d, d)`` with :math:`d=\\alpha(x-\\tilde x)`.
+
+    ``x`` and ``center`` have shape (n,) (or any common shape).
+    """
+    d = alpha * (x - center)
+    return x - d, center + d, d
+
+
+def elastic_exchange_sync(X: torch.Tensor, center: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """All workers at once from the same old state (Jacobi): ``X`` (p, n), ``center`` (n,).
+
+    :math:`x^i\\leftarrow x^i-\\alpha(x^i-\\tilde x)`, :math:`\\tilde x\\leftarrow\\tilde x+\\alpha\\sum_i(x^i-\\tilde x)`.
+    """
+    D = alpha * (X - center)
+    return X - D, center + D.sum(dim=0)
+
+
+def moving_average(z: torch.Tensor, x: torch.Tensor, a: float) -> torch.Tensor:
+    """:math:`z\\leftarrow(1-a)z+ax`."""
+    return z + a * (x - z)
+
+
+def sgd_step(x: torch.Tensor, grad: Callable[[torch.Tensor], torch.Tensor], eta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """:math:`x\\leftarrow x-\\eta\\,g(x)`; returns the new ``x`` and the displacement."""
+    step = -eta * grad(x)
+    return x + step, step
+
+
+def nesterov_step(x: torch.Tensor, v: torch.Tensor, grad: Callable[[torch.Tensor], torch.Tensor], eta: float,
+                  delta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nesterov momentum in Sutskever's form: :math:`v\\leftarrow\\delta v-\\eta\\,g(x+\\delta v)`, :math:`x\\leftarrow x+v`.
+
+    Returns the new ``(x, v)``; the displacement of ``x`` is the new ``v``.
+    """
+    v = delta * v - eta * grad(x + delta * v)
+    return x + v, v

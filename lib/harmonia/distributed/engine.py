@@ -1,0 +1,144 @@
+"""The same algorithms on ``torch.distributed``: all-reduce for synchronous EASGD, a parameter server
+for the asynchronous ones.
+
+Call these inside an initialised process group (``torchrun`` with :mod:`harmonia.distributed.launch`,
+or :func:`harmonia.distributed.launch.spawn` in tests and notebooks). Every process builds the same
+objective (same seed), so worker ``i`` reads the same stream as in the simulation.
+
+- :func:`dist_sync_easgd`: world size ``p``, rank ``i`` is worker ``i`` and keeps a replica of the
+  center; at a communication step :math:`d_i=\\alpha(x^i-\\tilde x)`, ``all_reduce(SUM)`` of the :math:`d_i`,
+  :math:`\\tilde x\\mathrel{+}=\\sum_id_i`, :math:`x^i\\mathrel{-}=d_i`. NCCL works on GPUs.
+- :func:`dist_async`: world size ``p + 1``; rank 0 is the master holding :math:`\\tilde x`, ranks 1..p the
+  workers. A worker at a communication step sends its vector (EASGD: its pre-elastic copy
+  :math:`x`; DOWNPOUR: its accumulated steps :math:`u^i`) and receives the center; the master serves
+  one message at a time (atomic). ``order="round_robin"`` serves workers in the fixed cyclic order
+  1..p, which reproduces the simulation's round-robin schedule exactly; ``order="any"`` serves
+  whoever arrives first (free-running). Gloo only (NCCL cannot receive from any source).
+
+Used in: chapter 02; chapter 03.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+
+from harmonia.config import check_in, check_positive
+from harmonia.distributed.algorithms import RunResult, History
+
+__all__ = ["dist_sync_easgd", "dist_async", "ASYNC_ALGOS", "EXCHANGE_TAG", "FINAL_TAG"]
+
+ASYNC_ALGOS = ("easgd", "downpour")
+EXCHANGE_TAG, FINAL_TAG = 1, 2
+
+
+def _gather_workers(x: torch.Tensor, disp: torch.Tensor, dst_offset: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Collect every worker's final vector and displacement on rank 0 (``dst_offset``: first worker rank)."""
+    rank, world = dist.get_rank(), dist.get_world_size()
+    p = world - dst_offset
+    payload = torch.stack([x, disp])
+    if rank == 0:
+        out = torch.empty(p, 2, x.numel(), dtype=x.dtype)
+        for w in range(p):
+            src = w + dst_offset
+            if src == 0:
+                out[w] = payload
+            else:
+                dist.recv(out[w], src=src, tag=FINAL_TAG)
+        return out[:, 0], out[:, 1]
+    dist.send(payload.contiguous(), dst=0, tag=FINAL_TAG)
+    return None
+
+
+def dist_sync_easgd(objective, x0: torch.Tensor, eta: float, rounds: int, *, alpha: float | None = None,
+                    beta: float = 0.9, tau: int = 1, momentum: float = 0.0) -> RunResult | None:
+    """Synchronous EASGD/EAMSGD with one worker per rank; returns the result on rank 0, None elsewhere."""
+    p, i = dist.get_world_size(), dist.get_rank()
+    tau = check_positive(tau, "tau", integer=True)
+    alpha = beta / p if alpha is None else alpha
+    objective.reset()
+    x, center = x0.clone(), x0.clone()
+    v, disp = torch.zeros_like(x), torch.zeros_like(x)
+    for t in range(rounds):
+        g = objective.grad((x + momentum * v)[None] if momentum else x[None], [i])[0]
+        if t % tau == 0:
+            d = alpha * (x - center)
+            total = d.clone()
+            dist.all_reduce(total, op=dist.ReduceOp.SUM)
+            center = center + total
+            x = x - d
+        if momentum:
+            v = momentum * v - eta * g
+            step = v
+        else:
+            step = -eta * g
+        x = x + step
+        disp = disp + step
+    gathered = _gather_workers(x, disp, 0)
+    if gathered is None:
+        return None
+    return RunResult(center, gathered[0], History(), gathered[1])
+
+
+def dist_async(algo: str, objective, x0: torch.Tensor, eta: float, rounds: int, *, alpha: float | None = None,
+               beta: float = 0.9, tau: int = 1, momentum: float = 0.0, order: str = "round_robin") -> RunResult | None:
+    """Asynchronous EASGD/EAMSGD (``algo="easgd"``) or DOWNPOUR on a parameter server (rank 0).
+
+    Returns the result on rank 0 (center, workers, displacements), None on the workers.
+    """
+    check_in(algo, "algo", ASYNC_ALGOS)
+    check_in(order, "order", ("round_robin", "any"))
+    tau = check_positive(tau, "tau", integer=True)
+    world = dist.get_world_size()
+    p, rank = world - 1, dist.get_rank()
+    if p < 1:
+        raise ValueError(f"world size: expected at least 2 processes (a master and a worker), got {world}")
+    alpha = beta / p if alpha is None else alpha
+    objective.reset()
+    n_exchanges = (rounds + tau - 1) // tau  # communication steps of each worker
+    if rank == 0:
+        center, buf = x0.clone(), torch.empty_like(x0)
+        sources = (src for _ in range(n_exchanges) for src in range(1, p + 1))
+        for k in range(n_exchanges * p):
+            if order == "round_robin":
+                src = next(sources)
+                dist.recv(buf, src=src, tag=EXCHANGE_TAG)
+            else:
+                src = dist.recv(buf, src=None, tag=EXCHANGE_TAG)
+            if algo == "easgd":
+                dist.send(center, dst=src, tag=EXCHANGE_TAG)  # the snapshot the worker uses
+                center = center + alpha * (buf - center)
+            else:
+                center = center + buf
+                dist.send(center, dst=src, tag=EXCHANGE_TAG)
+        workers, disp = _gather_workers(torch.zeros_like(x0), torch.zeros_like(x0), 1)
+        return RunResult(center, workers, History(), disp)
+
+    i = rank - 1
+    x, v, u, disp = x0.clone(), torch.zeros_like(x0), torch.zeros_like(x0), torch.zeros_like(x0)
+    snap = torch.empty_like(x0)
+    for t in range(rounds):
+        if algo == "easgd":
+            copy = x.clone()
+            if t % tau == 0:
+                dist.send(copy, dst=0, tag=EXCHANGE_TAG)
+                dist.recv(snap, src=0, tag=EXCHANGE_TAG)
+                x = x - alpha * (copy - snap)
+            point = copy + momentum * v if momentum else copy
+            g = objective.grad(point[None], [i])[0]
+            if momentum:
+                v = momentum * v - eta * g
+                step = v
+            else:
+                step = -eta * g
+        else:
+            if t % tau == 0:
+                dist.send(u, dst=0, tag=EXCHANGE_TAG)
+                dist.recv(snap, src=0, tag=EXCHANGE_TAG)
+                x, u = snap.clone(), torch.zeros_like(u)
+            step = -eta * objective.grad(x[None], [i])[0]
+            u = u + step
+        x = x + step
+        disp = disp + step
+    _gather_workers(x, disp, 1)
+    return None
