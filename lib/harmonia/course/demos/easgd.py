@@ -1,0 +1,340 @@
+"""Chapter 02 (EASGD): the experiments of parts A-E, their figures and the widgets' callbacks.
+
+The methods live in :mod:`harmonia.distributed`; this module runs them in the card's settings.
+Every callback is a plain function, tested headless in ``tests/course/test_demo_easgd.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from harmonia.config import is_full
+from harmonia.distributed import NoisyQuadraticObjective, make_objective, run_downpour, run_easgd, run_msgd
+from harmonia.distributed.algorithms import RunResult
+from harmonia.distributed.analysis import (
+    admm_rr_map,
+    easgd_large_p_var,
+    easgd_rr_map,
+    easgd_sync_center_var,
+    minibatch_sgd_var,
+    spectral_radius,
+)
+
+__all__ = [
+    "Settings", "settings", "rr_radius_grid", "admm_radius_grid", "plot_stability_maps", "trajectories",
+    "plot_trajectories", "variance_experiment", "plot_variance", "race", "plot_race", "digits_runs",
+    "plot_digits", "digits_verdicts", "torchrun_experiment", "plot_stability_explorer", "plot_race_explorer",
+    "ETA_GRID_ADMM", "RHO_GRID_ADMM",
+]
+
+F64 = torch.float64
+ETA_GRID_ADMM = np.linspace(1e-4, 1e-2, 25)
+RHO_GRID_ADMM = np.linspace(0.1, 10, 25)
+COLORS = {"EASGD": "C3", "EAMSGD": "C1", "DOWNPOUR": "C0", "MSGD": "0.4", "ADMM": "C0"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes of the chapter's experiments (fast mode by default)."""
+
+    race_rounds: int = 2000
+    digits_rounds: int = 250
+    digits_hidden: int = 16
+    record_every: int = 25
+    taus: tuple[int, ...] = (1, 16)
+    p: int = 4
+
+
+def settings(full: bool | None = None) -> Settings:
+    """Fast mode as above; full mode: 4000-round races, 2000 digits rounds, tau in {1, 4, 16, 64}."""
+    full = is_full() if full is None else full
+    return Settings(race_rounds=4000, digits_rounds=2000, digits_hidden=64, taus=(1, 4, 16, 64)) if full else Settings()
+
+
+# ---------------------------------------------------------------------------------------------
+# Part A: stability of the round-robin schemes
+# ---------------------------------------------------------------------------------------------
+def rr_radius_grid(p: int = 1, n: int = 60) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spectral radius of round-robin EASGD over :math:`\\eta h\\in[0,2.2]`, :math:`\\alpha\\in[0,1.2]`."""
+    us, alphas = np.linspace(0.0, 2.2, n), np.linspace(0.0, 1.2, n)
+    R = np.array([[spectral_radius(easgd_rr_map(p, u, a)) for u in us] for a in alphas])
+    return us, alphas, R
+
+
+def admm_radius_grid(p: int) -> np.ndarray:
+    """Spectral radius of round-robin ADMM on the card's 25 x 25 grid (rows: rho, columns: eta)."""
+    return np.array([[spectral_radius(admm_rr_map(p, eta, rho)) for eta in ETA_GRID_ADMM] for rho in RHO_GRID_ADMM])
+
+
+def plot_stability_maps(rr: tuple, admm: dict[int, np.ndarray]) -> plt.Figure:
+    """Left: EASGD (p=1) radius with the paper's boundary; right: ADMM's unstable region for each p."""
+    us, alphas, R = rr
+    fig, axes = plt.subplots(1, 1 + len(admm), figsize=(5 + 4.5 * len(admm), 4))
+    im = axes[0].pcolormesh(us, alphas, np.minimum(R, 1.5), cmap="viridis", shading="auto")
+    axes[0].contour(us, alphas, R, levels=[1.0], colors="w", linewidths=1.5)
+    u = np.linspace(0, 2, 200)
+    axes[0].plot(u, (4 - 2 * u) / (4 - u), "r--", lw=1.5, label="α = (4 − 2ηh)/(4 − ηh)")
+    axes[0].set(xlabel="η h", ylabel="α", title="EASGD round robin (p = 1): radius (white: = 1)")
+    axes[0].legend(fontsize=8, loc="upper right")
+    fig.colorbar(im, ax=axes[0], shrink=0.8)
+    for ax, (p, A) in zip(axes[1:], admm.items()):
+        im = ax.pcolormesh(ETA_GRID_ADMM, RHO_GRID_ADMM, A - 1, cmap="RdBu_r", vmin=-3e-3, vmax=3e-3, shading="auto")
+        ax.set(xlabel="η", ylabel="ρ", title=f"ADMM round robin, p = {p}: radius − 1 (red: unstable)")
+        fig.colorbar(im, ax=ax, shrink=0.8)
+    return fig
+
+
+def trajectories(p: int, eta: float = 1e-3, rho: float = 2.5, rounds: int = 20_000, x0: float = 1000.0) -> dict[str, np.ndarray]:
+    """:math:`|\\tilde x|` per round for ADMM and EASGD (:math:`\\alpha=\\eta\\rho`) started at ``x0`` (no noise)."""
+    F = admm_rr_map(p, eta, rho)
+    M = easgd_rr_map(p, eta, eta * rho)
+    s_admm = torch.zeros(2 * p + 1, dtype=F64)
+    s_admm[1::2] = x0
+    s_admm[-1] = x0
+    s_easgd = torch.full((p + 1,), x0, dtype=F64)
+    out = {"ADMM": np.empty(rounds), "EASGD": np.empty(rounds)}
+    for t in range(rounds):
+        s_admm, s_easgd = F @ s_admm, M @ s_easgd
+        out["ADMM"][t], out["EASGD"][t] = abs(float(s_admm[-1])), abs(float(s_easgd[-1]))
+    return out
+
+
+def plot_trajectories(runs: dict[int, dict[str, np.ndarray]]) -> plt.Figure:
+    """:math:`|\\tilde x_t|` of ADMM and EASGD for each p (log scale)."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for (p, tr), ls in zip(runs.items(), ("-", "--")):
+        for name, y in tr.items():
+            ax.plot(np.arange(1, len(y) + 1), y, ls=ls, color=COLORS[name], label=f"{name}, p = {p}")
+    ax.set(xscale="log", yscale="log", xlabel="round", ylabel="|center|",
+           title="Round robin from x = 1000, η = 1e-3, ρ = 2.5 (α = ηρ)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Part B: variance of the center under synchronous EASGD
+# ---------------------------------------------------------------------------------------------
+def variance_experiment(ps: tuple[int, ...] = (1, 4, 16), alphas: np.ndarray | None = None, eta: float = 0.1,
+                        chains: int = 4000, rounds: int = 250, seed: int = 0) -> dict:
+    """Closed form vs Monte Carlo of :math:`\\mathbb V[\\tilde x_\\infty]`, 1-D, :math:`h=\\sigma=1`.
+
+    The Monte Carlo runs ``chains`` independent 1-D problems as the coordinates of one simulation
+    (the quadratic is separable), from the stationary mean 0, and measures the spread of the center
+    across chains after ``rounds`` (burn-in long enough for these settings).
+    """
+    alphas = np.linspace(0.02, 0.2, 5) if alphas is None else alphas
+    out = {"alphas": alphas, "closed": {}, "mc": {}, "se": {}}
+    for p in ps:
+        closed, mc, se = [], [], []
+        for a in alphas:
+            a = float(min(a, 0.9 / p)) if p > 1 else float(a)
+            obj = NoisyQuadraticObjective(torch.ones(chains, dtype=F64), 1.0, p, seed=seed)
+            res = run_easgd(obj, torch.zeros(chains, dtype=F64), p, eta, rounds, alpha=a, mode="sync", record_every=rounds)
+            v = float(res.center.var())
+            closed.append(easgd_sync_center_var(p, eta, a))
+            mc.append(v)
+            se.append(v * math.sqrt(2 / (chains - 1)))
+        out["closed"][p], out["mc"][p], out["se"][p] = np.array(closed), np.array(mc), np.array(se)
+    return out
+
+
+def plot_variance(var: dict, eta: float = 0.1, beta: float = 0.9) -> plt.Figure:
+    """Left: closed form and Monte Carlo vs alpha; right: p V vs p towards the large-p limit, against mini-batch SGD."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    for k, p in enumerate(var["closed"]):
+        a = np.minimum(var["alphas"], 0.9 / p) if p > 1 else var["alphas"]
+        ax1.plot(a, var["closed"][p], color=f"C{k}", label=f"closed form, p = {p}")
+        ax1.errorbar(a, var["mc"][p], yerr=2 * var["se"][p], fmt="o", color=f"C{k}", ms=4, label=f"Monte Carlo, p = {p}")
+    ax1.set(xlabel="moving rate α", ylabel="stationary Var[center]", yscale="log", title=f"Synchronous EASGD, η = {eta}, h = σ = 1")
+    ax1.legend(fontsize=7)
+    ps = np.array([1, 2, 4, 10, 30, 100, 1000, 10_000])
+    pv = [p * easgd_sync_center_var(int(p), eta, beta / p) for p in ps]
+    ax2.plot(ps, pv, "o-", color="C3", label="p · Var, EASGD (β = p α = 0.9)")
+    ax2.axhline(easgd_large_p_var(beta, eta), color="C3", ls="--", label="large-p limit")
+    ax2.axhline(minibatch_sgd_var(1, eta), color="0.4", ls=":", label="p · Var, mini-batch SGD (batch p)")
+    ax2.set(xscale="log", xlabel="workers p", ylabel="p · Var[center]", title="The center also averages in time")
+    ax2.legend(fontsize=8)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Part C: the asynchronous race on a 10-D quadratic
+# ---------------------------------------------------------------------------------------------
+RACE = ((1, 0.05), (16, 0.05), (64, 0.05))
+
+
+def race(s: Settings, p: int = 4, settings_: tuple = RACE) -> dict[tuple[str, int, float], RunResult]:
+    """EASGD and DOWNPOUR, round robin, on the card's 10-D noisy quadratic from :math:`x_0=5\\cdot\\mathbf 1`."""
+    out = {}
+    for tau, eta in settings_:
+        for name in ("EASGD", "DOWNPOUR"):
+            obj = make_objective("quadratic", p)
+            x0 = 5.0 * torch.ones(obj.n, dtype=F64)
+            if name == "EASGD":
+                out[(name, tau, eta)] = run_easgd(obj, x0, p, eta, s.race_rounds, tau=tau, record_every=10)
+            else:
+                out[(name, tau, eta)] = run_downpour(obj, x0, p, eta, s.race_rounds, tau=tau, record_every=10)
+    return out
+
+
+def tail_loss(res: RunResult, k: int = 50) -> float:
+    """Mean center loss over the last ``k`` records (NaN when the run diverged)."""
+    return float("nan") if res.history.diverged else float(np.mean(res.history.center_loss[-k:]))
+
+
+def plot_race(runs: dict) -> plt.Figure:
+    """Center loss per round for each (method, tau, eta); diverged runs end with a cross."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    styles = {1: "-", 4: "-.", 16: "--", 64: ":"}
+    for (name, tau, eta), res in runs.items():
+        y = np.array(res.history.center_loss, dtype=float)
+        x = np.array(res.history.rounds)
+        ax.plot(x, y, color=COLORS[name], ls=styles.get(tau, "-"), label=f"{name} τ={tau} η={eta:g}")
+        if res.history.diverged:
+            last = np.flatnonzero(np.isfinite(y))[-1]
+            ax.plot(x[last], y[last], "x", color=COLORS[name], ms=10, mew=2)
+    ax.set(yscale="log", xlabel="round", ylabel="center loss F(x̃)", ylim=(1e-3, 1e4),
+           title="Round robin, p = 4, 10-D noisy quadratic (× = diverged)")
+    ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def rounds_to(res: RunResult, level: float) -> int | None:
+    """First recorded round where the center loss is below ``level``."""
+    for r, v in zip(res.history.rounds, res.history.center_loss):
+        if v < level:
+            return r
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Part D: digits with 4 workers
+# ---------------------------------------------------------------------------------------------
+DIGITS_METHODS = {"EASGD": (0.05, 0.2), "EAMSGD": (0.01, 0.05), "DOWNPOUR": (0.05, 0.2)}
+
+
+def digits_runs(s: Settings) -> dict[tuple[str, int], dict[float, RunResult]]:
+    """Every method x tau x learning rate on the digits MLP, plus MSGD (p = 1) at the same rates as EAMSGD."""
+    out: dict = {}
+    for name, etas in DIGITS_METHODS.items():
+        for tau in s.taus:
+            runs = {}
+            for eta in etas:
+                obj = make_objective("digits", s.p, hidden=s.digits_hidden)
+                x0 = obj.initial()
+                if name == "DOWNPOUR":
+                    runs[eta] = run_downpour(obj, x0, s.p, eta, s.digits_rounds, tau=tau, record_every=s.record_every)
+                else:
+                    runs[eta] = run_easgd(obj, x0, s.p, eta, s.digits_rounds, tau=tau, momentum=0.9 if name == "EAMSGD" else 0.0,
+                                          record_every=s.record_every)
+            out[(name, tau)] = runs
+    obj = make_objective("digits", 1, hidden=s.digits_hidden)
+    out[("MSGD", 1)] = {eta: run_msgd(obj, obj.initial(), eta, s.digits_rounds, momentum=0.9, record_every=s.record_every)
+                        for eta in DIGITS_METHODS["EAMSGD"]}
+    return out
+
+
+def best(runs: dict[float, RunResult]) -> tuple[float, RunResult]:
+    """The learning rate with the lowest final center test error (diverged runs excluded)."""
+    ok = {eta: r for eta, r in runs.items() if not r.history.diverged}
+    if not ok:
+        eta = min(runs)
+        return eta, runs[eta]
+    eta = min(ok, key=lambda e: ok[e].history.center_error[-1])
+    return eta, ok[eta]
+
+
+def digits_verdicts(results: dict, s: Settings) -> dict[str, bool]:
+    """The card's soft targets, for the largest tau against tau = 1."""
+    T = max(s.taus)
+    err = {key: best(runs)[1].history.center_error[-1] for key, runs in results.items()}
+    div = {key: best(runs)[1].history.diverged for key, runs in results.items()}
+    return {
+        f"EASGD at tau={T} within +2 points of tau=1, with {T}x fewer messages": err[("EASGD", T)] <= err[("EASGD", 1)] + 0.02,
+        f"EAMSGD at tau={T} within +2 points of tau=1": err[("EAMSGD", T)] <= err[("EAMSGD", 1)] + 0.02,
+        f"DOWNPOUR at tau={T} worse than at tau=1 (or diverged)": div[("DOWNPOUR", T)] or err[("DOWNPOUR", T)] > err[("DOWNPOUR", 1)],
+    }
+
+
+def plot_digits(results: dict) -> plt.Figure:
+    """Center test error vs rounds and vs messages, best learning rate of each (method, tau)."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
+    styles = {1: "-", 4: "-.", 16: "--", 64: ":"}
+    for (name, tau), runs in results.items():
+        eta, res = best(runs)
+        h = res.history
+        label = f"{name} τ={tau} (η={eta:g})"
+        ax1.plot(h.rounds, 100 * np.array(h.center_error), color=COLORS[name], ls=styles[tau], label=label)
+        if name != "MSGD":
+            ax2.plot(np.maximum(h.messages, 1), 100 * np.array(h.center_error), color=COLORS[name], ls=styles[tau], label=label)
+    ax1.set(xlabel="round (steps per worker)", ylabel="center test error (%)", ylim=(0, 60), title="Digits, p = 4 workers, MLP")
+    ax2.set(xscale="log", xlabel="messages exchanged with the center", title="The same against communication")
+    ax1.legend(fontsize=7)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Part E: the same on torch.distributed, launched with torchrun
+# ---------------------------------------------------------------------------------------------
+def torchrun_experiment(p: int = 4, tau: int = 16, eta: float = 0.05, rounds: int = 200, timeout: float = 120.0) -> dict:
+    """Run asynchronous EASGD on the quadratic with ``torchrun`` (1 master + ``p`` workers, gloo,
+    round-robin server) and the simulation with the same streams; return both centers."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.pt"
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={p + 1}",
+               "-m", "harmonia.distributed.launch", "--algo", "easgd", "--mode", "async", "--p", str(p),
+               "--tau", str(tau), "--eta", str(eta), "--rounds", str(rounds), "--problem", "quadratic", "--out", str(out)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            raise RuntimeError(f"torchrun failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+        dist_result = torch.load(out, weights_only=True)
+    obj = make_objective("quadratic", p)
+    sim = run_easgd(obj, 5.0 * torch.ones(obj.n, dtype=F64), p, eta, rounds, tau=tau, record_every=rounds)
+    return {"dist_center": dist_result["center"], "sim_center": sim.center, "command": " ".join(cmd[2:]).replace(tmp, "<tmp>")}
+
+
+# ---------------------------------------------------------------------------------------------
+# Widgets
+# ---------------------------------------------------------------------------------------------
+def plot_stability_explorer(eta_h: float = 0.5, alpha: float = 0.3, p: int = 3, method: str = "EASGD",
+                            rounds: int = 3000) -> plt.Figure:
+    """Widget 1: spectral radius map of the chosen round-robin scheme (p workers) with the current point,
+    and the trajectory :math:`|\\tilde x_t|` from 1000. For ADMM, :math:`\\rho=\\alpha/\\eta`."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    us, alphas = np.linspace(0.02, 2.2, 30), np.linspace(0.02, 1.2, 30)
+    if method == "EASGD":
+        R = np.array([[spectral_radius(easgd_rr_map(p, u, a)) for u in us] for a in alphas])
+        M, s = easgd_rr_map(p, eta_h, alpha), torch.full((p + 1,), 1000.0, dtype=F64)
+    else:
+        R = np.array([[spectral_radius(admm_rr_map(p, u, a / u)) for u in us] for a in alphas])
+        M = admm_rr_map(p, eta_h, alpha / eta_h)
+        s = torch.zeros(2 * p + 1, dtype=F64)
+        s[1::2] = 1000.0
+        s[-1] = 1000.0
+    im = ax1.pcolormesh(us, alphas, np.minimum(R, 1.5), cmap="viridis", shading="auto", vmin=0, vmax=1.5)
+    ax1.contour(us, alphas, R, levels=[1.0], colors="w")
+    ax1.plot([eta_h], [alpha], "r*", ms=14)
+    ax1.set(xlabel="η h", ylabel="α (= ηρ)", title=f"{method} round robin, p = {p}: spectral radius")
+    fig.colorbar(im, ax=ax1, shrink=0.8)
+    traj = []
+    for _ in range(rounds):
+        s = M @ s
+        traj.append(min(abs(float(s[-1])), 1e30))
+    ax2.plot(np.arange(1, rounds + 1), np.maximum(traj, 1e-30), color=COLORS[method])
+    ax2.set(yscale="log", xlabel="round", ylabel="|center|", title=f"radius {spectral_radius(M):.4f}")
+    return fig
+
+
+def plot_race_explorer(tau: int = 16, p: int = 4, eta: float = 0.05, rounds: int = 800) -> plt.Figure:
+    """Widget 2: EASGD against DOWNPOUR on the 10-D quadratic for one (tau, p, eta)."""
+    runs = race(Settings(race_rounds=rounds), p=p, settings_=((tau, eta),))
+    return plot_race(runs)
