@@ -24,7 +24,8 @@ import torch
 import torch.distributed as dist
 
 from harmonia.config import check_in, check_positive
-from harmonia.distributed.algorithms import RunResult, History
+from harmonia.distributed.algorithms import History, RunResult
+from harmonia.distributed.elastic import elastic_exchange
 
 __all__ = ["dist_sync_easgd", "dist_async", "ASYNC_ALGOS", "EXCHANGE_TAG", "FINAL_TAG"]
 
@@ -107,7 +108,7 @@ def dist_async(algo: str, objective, x0: torch.Tensor, eta: float, rounds: int, 
                 src = dist.recv(buf, src=None, tag=EXCHANGE_TAG)
             if algo == "easgd":
                 dist.send(center, dst=src, tag=EXCHANGE_TAG)  # the snapshot the worker uses
-                center = center + alpha * (buf - center)
+                center = elastic_exchange(buf, center, alpha)[1]
             else:
                 center = center + buf
                 dist.send(center, dst=src, tag=EXCHANGE_TAG)
@@ -123,7 +124,7 @@ def dist_async(algo: str, objective, x0: torch.Tensor, eta: float, rounds: int, 
             if t % tau == 0:
                 dist.send(copy, dst=0, tag=EXCHANGE_TAG)
                 dist.recv(snap, src=0, tag=EXCHANGE_TAG)
-                x = x - alpha * (copy - snap)
+                x = elastic_exchange(copy, snap, alpha)[0]  # the worker's half of the same exchange
             point = copy + momentum * v if momentum else copy
             g = objective.grad(point[None], [i])[0]
             if momentum:
