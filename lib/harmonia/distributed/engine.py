@@ -7,7 +7,8 @@ objective (same seed), so worker ``i`` reads the same stream as in the simulatio
 
 - :func:`dist_sync_easgd`: world size ``p``, rank ``i`` is worker ``i`` and keeps a replica of the
   center; at a communication step :math:`d_i=\\alpha(x^i-\\tilde x)`, ``all_reduce(SUM)`` of the :math:`d_i`,
-  :math:`\\tilde x\\mathrel{+}=\\sum_id_i`, :math:`x^i\\mathrel{-}=d_i`. NCCL works on GPUs.
+  :math:`\\tilde x\\mathrel{+}=\\sum_id_i`, :math:`x^i\\mathrel{-}=d_i`. Tensors follow ``x0``'s device, so
+  the NCCL backend works with one GPU per rank.
 - :func:`dist_async`: world size ``p + 1``; rank 0 is the master holding :math:`\\tilde x`, ranks 1..p the
   workers. A worker at a communication step sends its vector (EASGD: its pre-elastic copy
   :math:`x`; DOWNPOUR: its accumulated steps :math:`u^i`) and receives the center; the master serves
@@ -39,7 +40,7 @@ def _gather_workers(x: torch.Tensor, disp: torch.Tensor, dst_offset: int) -> tup
     p = world - dst_offset
     payload = torch.stack([x, disp])
     if rank == 0:
-        out = torch.empty(p, 2, x.numel(), dtype=x.dtype)
+        out = torch.empty(p, 2, x.numel(), dtype=x.dtype, device=x.device)
         for w in range(p):
             src = w + dst_offset
             if src == 0:

@@ -7,8 +7,9 @@ With ``torchrun`` (one process per worker, plus a master for the asynchronous al
 
 ``--problem`` picks ``quadratic`` or ``digits``; rank 0 writes the final center, workers and
 displacements to ``--out`` (a ``.pt`` file read back with ``torch.load(..., weights_only=True)``).
-The backend is gloo (CPU tensors; processes may sit on several machines with torchrun's usual
-``--nnodes``/``--rdzv-endpoint`` options).
+The backend is gloo by default (CPU tensors; processes may sit on several machines with torchrun's
+usual ``--nnodes``/``--rdzv-endpoint`` options); ``--backend nccl`` runs the synchronous algorithm
+with one GPU per rank.
 
 :func:`spawn` starts the same thing from Python (``torch.multiprocessing``, gloo on localhost via a
 ``file://`` rendezvous), for tests and notebooks.
@@ -37,10 +38,17 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 def run_named(algo: str, mode: str, p: int, eta: float, rounds: int, tau: int = 1, momentum: float = 0.0,
               problem: str = "quadratic", seed: int = 0, dtype: str = "float64", order: str = "round_robin",
-              beta: float = 0.9):
-    """The body every process runs (inside an initialised process group); rank 0 returns a dict."""
-    objective = make_objective(problem, p, seed=seed, dtype=DTYPES[dtype])
-    x0 = objective.initial() if hasattr(objective, "initial") else 5.0 * torch.ones(objective.n, dtype=DTYPES[dtype])
+              beta: float = 0.9, device: str = "cpu"):
+    """The body every process runs (inside an initialised process group); rank 0 returns a dict of CPU tensors.
+
+    ``device`` other than the CPU is for the synchronous algorithm with NCCL (one GPU per rank); the
+    parameter server of the asynchronous algorithms runs on the CPU with gloo.
+    """
+    if mode == "async" and torch.device(device).type != "cpu":
+        raise ValueError(f"device: expected 'cpu' for mode='async' (the parameter server uses gloo), got {device!r}")
+    objective = make_objective(problem, p, seed=seed, dtype=DTYPES[dtype], device=device)
+    x0 = (objective.initial() if hasattr(objective, "initial")
+          else 5.0 * torch.ones(objective.n, dtype=DTYPES[dtype], device=device))
     if mode == "sync":
         if algo != "easgd":
             raise ValueError(f"algo: expected 'easgd' for mode='sync', got {algo!r}")
@@ -50,6 +58,7 @@ def run_named(algo: str, mode: str, p: int, eta: float, rounds: int, tau: int = 
     if res is None:
         return None
     out = {"center": res.center, "workers": res.workers, "displacement": res.displacement, "x0": x0}
+    out = {k: v.cpu() for k, v in out.items()}
     out["center_loss"] = torch.tensor(objective.loss(res.center))
     return out
 
@@ -102,16 +111,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", choices=tuple(DTYPES), default="float64")
     parser.add_argument("--order", choices=("round_robin", "any"), default="round_robin")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--backend", choices=("gloo", "nccl"), default="gloo",
+                        help="nccl: synchronous mode only, one GPU per rank (cuda:LOCAL_RANK)")
     parser.add_argument("--out", type=Path, default=Path("build/distributed/result.pt"))
     args = parser.parse_args(argv)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     expected = args.p if args.mode == "sync" else args.p + 1
     if world != expected:
         parser.error(f"--p {args.p} with --mode {args.mode} needs {expected} processes (torchrun --nproc_per_node={expected}), got {world}")
-    dist.init_process_group("gloo")
+    device = "cpu"
+    if args.backend == "nccl":
+        if args.mode != "sync":
+            parser.error("--backend nccl: expected --mode sync (the parameter server needs gloo)")
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+        torch.cuda.set_device(device)
+    dist.init_process_group(args.backend)
     try:
         result = run_named(args.algo, args.mode, args.p, args.eta, args.rounds, args.tau, args.momentum, args.problem,
-                           args.seed, args.dtype, args.order, args.beta)
+                           args.seed, args.dtype, args.order, args.beta, device)
         if dist.get_rank() == 0:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             torch.save(result, args.out)  # the library prints nothing: the file is the output

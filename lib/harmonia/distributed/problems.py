@@ -161,20 +161,22 @@ class ModelObjective:
 
 
 def make_objective(name: str, p: int, seed: int = 0, dtype: torch.dtype = torch.float64, hidden: int = 16,
-                   batch_size: int = 32, weight_decay: float = 1e-4) -> NoisyQuadraticObjective | ModelObjective:
+                   batch_size: int = 32, weight_decay: float = 1e-4,
+                   device: torch.device | str = "cpu") -> NoisyQuadraticObjective | ModelObjective:
     """The named problems shared by simulations, tests and the ``torchrun`` launcher.
 
     ``"quadratic"``: 10-D, :math:`h=\\mathrm{linspace}(0.1,1,10)`, :math:`\\sigma=1` (card 02, part C).
     ``"digits"``: MLP 64-``hidden``-10 (tanh) on scikit-learn's digits (seed-0 split), L2 ``weight_decay``.
+    The streams are drawn on the CPU, so they are the same on every ``device``.
     """
     if name == "quadratic":
-        return NoisyQuadraticObjective(torch.linspace(0.1, 1.0, 10, dtype=dtype), 1.0, p, seed)
+        return NoisyQuadraticObjective(torch.linspace(0.1, 1.0, 10, dtype=dtype, device=device), 1.0, p, seed)
     if name == "digits":
         from harmonia.data import load_digits
         from harmonia.nn import mlp
 
-        data = load_digits(dtype=dtype)
-        model = mlp(64, (hidden,), 10, seed=seed, dtype=dtype)
+        data = load_digits(dtype=dtype, device=device)
+        model = mlp(64, (hidden,), 10, seed=seed, dtype=dtype, device=device)
         return ModelObjective(model, data.X_train, data.y_train, data.X_test, data.y_test, p, batch_size,
                               weight_decay, seed)
     raise ValueError(f"name: expected one of {OBJECTIVES}, got {name!r}")
