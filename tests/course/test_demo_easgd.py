@@ -33,7 +33,7 @@ def test_trajectories_admm_grows_easgd_decays():
 
 
 def test_variance_experiment_matches_closed_form():
-    var = demo.variance_experiment(ps=(1, 4), alphas=np.array([0.05, 0.1]), chains=1500, rounds=200)
+    var = demo.variance_experiment(ps=(1, 4), betas=np.array([0.2, 0.8]), chains=1500, rounds=200)
     for p in (1, 4):
         z = np.abs(var["mc"][p] - var["closed"][p]) / var["se"][p]
         assert np.all(z < 4.5), (p, z)

@@ -123,20 +123,21 @@ def plot_trajectories(runs: dict[int, dict[str, np.ndarray]]) -> plt.Figure:
 # ---------------------------------------------------------------------------------------------
 # Part B: variance of the center under synchronous EASGD
 # ---------------------------------------------------------------------------------------------
-def variance_experiment(ps: tuple[int, ...] = (1, 4, 16), alphas: np.ndarray | None = None, eta: float = 0.1,
+def variance_experiment(ps: tuple[int, ...] = (1, 4, 16), betas: np.ndarray | None = None, eta: float = 0.1,
                         chains: int = 4000, rounds: int = 250, seed: int = 0) -> dict:
-    """Closed form vs Monte Carlo of :math:`\\mathbb V[\\tilde x_\\infty]`, 1-D, :math:`h=\\sigma=1`.
+    """Closed form vs Monte Carlo of :math:`\\mathbb V[\\tilde x_\\infty]`, 1-D, :math:`h=\\sigma=1`, :math:`\\alpha=\\beta/p`.
 
     The Monte Carlo runs ``chains`` independent 1-D problems as the coordinates of one simulation
     (the quadratic is separable), from the stationary mean 0, and measures the spread of the center
-    across chains after ``rounds`` (burn-in long enough for these settings).
+    across chains after ``rounds`` (burn-in long enough for these settings). The standard error of a
+    sample variance of ``chains`` Gaussian values is :math:`V\\sqrt{2/(\\text{chains}-1)}`.
     """
-    alphas = np.linspace(0.02, 0.2, 5) if alphas is None else alphas
-    out = {"alphas": alphas, "closed": {}, "mc": {}, "se": {}}
+    betas = np.linspace(0.1, 0.9, 5) if betas is None else np.asarray(betas, dtype=float)
+    out = {"betas": betas, "closed": {}, "mc": {}, "se": {}}
     for p in ps:
         closed, mc, se = [], [], []
-        for a in alphas:
-            a = float(min(a, 0.9 / p)) if p > 1 else float(a)
+        for b in betas:
+            a = float(b) / p
             obj = NoisyQuadraticObjective(torch.ones(chains, dtype=F64), 1.0, p, seed=seed)
             res = run_easgd(obj, torch.zeros(chains, dtype=F64), p, eta, rounds, alpha=a, mode="sync", record_every=rounds)
             v = float(res.center.var())
@@ -148,17 +149,17 @@ def variance_experiment(ps: tuple[int, ...] = (1, 4, 16), alphas: np.ndarray | N
 
 
 def plot_variance(var: dict, eta: float = 0.1, beta: float = 0.9) -> plt.Figure:
-    """Left: closed form and Monte Carlo vs alpha; right: p V vs p towards the large-p limit, against mini-batch SGD."""
+    """Left: closed form and Monte Carlo vs beta = p alpha; right: p V vs p towards the large-p limit, against mini-batch SGD."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     for k, p in enumerate(var["closed"]):
-        a = np.minimum(var["alphas"], 0.9 / p) if p > 1 else var["alphas"]
-        ax1.plot(a, var["closed"][p], color=f"C{k}", label=f"closed form, p = {p}")
-        ax1.errorbar(a, var["mc"][p], yerr=2 * var["se"][p], fmt="o", color=f"C{k}", ms=4, label=f"Monte Carlo, p = {p}")
-    ax1.set(xlabel="moving rate α", ylabel="stationary Var[center]", yscale="log", title=f"Synchronous EASGD, η = {eta}, h = σ = 1")
+        ax1.plot(var["betas"], var["closed"][p], color=f"C{k}", label=f"closed form, p = {p}")
+        ax1.errorbar(var["betas"], var["mc"][p], yerr=2 * var["se"][p], fmt="o", color=f"C{k}", ms=4,
+                     label=f"Monte Carlo ± 2 s.e., p = {p}")
+    ax1.set(xlabel="β = p α", ylabel="stationary Var[center]", yscale="log", title=f"Synchronous EASGD, η = {eta}, h = σ = 1")
     ax1.legend(fontsize=7)
     ps = np.array([1, 2, 4, 10, 30, 100, 1000, 10_000])
     pv = [p * easgd_sync_center_var(int(p), eta, beta / p) for p in ps]
-    ax2.plot(ps, pv, "o-", color="C3", label="p · Var, EASGD (β = p α = 0.9)")
+    ax2.plot(ps, pv, "o-", color="C3", label=f"p · Var, EASGD (β = p α = {beta})")
     ax2.axhline(easgd_large_p_var(beta, eta), color="C3", ls="--", label="large-p limit")
     ax2.axhline(minibatch_sgd_var(1, eta), color="0.4", ls=":", label="p · Var, mini-batch SGD (batch p)")
     ax2.set(xscale="log", xlabel="workers p", ylabel="p · Var[center]", title="The center also averages in time")
