@@ -57,6 +57,7 @@ def easgd_rr_step(p: int, i: int, eta: float, alpha: float, h: float = 1.0) -> t
 
 def easgd_rr_map(p: int, eta: float, alpha: float, h: float = 1.0) -> torch.Tensor:
     """One full round-robin round of EASGD (workers 1..p in order), a (p+1)x(p+1) matrix."""
+    p = _check_p(p)
     M = torch.eye(p + 1, dtype=F64)
     for i in range(p):
         M = easgd_rr_step(p, i, eta, alpha, h) @ M
