@@ -125,6 +125,23 @@ def test_single_worker_without_exchange_is_plain_sgd():
     torch.testing.assert_close(easgd.center, x0)
 
 
+@pytest.mark.parametrize("name", ["quadratic", "digits"])
+@pytest.mark.parametrize("algo", ["easgd", "eamsgd", "downpour"])
+def test_vectorised_round_robin_equals_one_tick_at_a_time(name, algo):
+    # equal speeds give the round-robin order through the event queue, one worker per tick
+    obj = make_objective(name, 3, hidden=4)
+    x0 = obj.initial() if hasattr(obj, "initial") else 5.0 * torch.ones(obj.n, dtype=F64)
+    ticks = Scheduler("speeds", 3, speeds=[1.0, 1.0, 1.0])
+    if algo == "downpour":
+        fast, slow = (run_downpour(obj, x0, 3, 0.05, 12, tau=2, schedule=s) for s in ("round_robin", ticks))
+    else:
+        m = 0.9 if algo == "eamsgd" else 0.0
+        fast, slow = (run_easgd(obj, x0, 3, 0.05, 12, tau=2, momentum=m, schedule=s) for s in ("round_robin", ticks))
+    torch.testing.assert_close(fast.center, slow.center, rtol=0, atol=1e-12)
+    torch.testing.assert_close(fast.workers, slow.workers, rtol=0, atol=1e-12)
+    assert fast.history.messages == slow.history.messages
+
+
 def test_history_bookkeeping():
     obj, x0 = _quadratic(4)
     res = run_easgd(obj, x0, 4, 0.05, 45, tau=4, record_every=10)
@@ -169,7 +186,7 @@ def test_bad_arguments():
         run_easgd(obj, x0, 2, 0.1, 10, mode="semi")
     with pytest.raises(ValueError, match="alpha"):
         run_easgd(obj, x0, 2, 0.1, 10, alpha=0.0)
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(ValueError, match="schedule"):
         run_easgd(obj, x0, 2, 0.1, 10, schedule="fifo")
     with pytest.raises(ValueError, match="x0"):
         run_easgd(obj, x0[:3], 2, 0.1, 10)

@@ -92,6 +92,20 @@ def _record(hist: History, objective, r: int, center: torch.Tensor, X: torch.Ten
     return False
 
 
+def _scheduler(schedule: str | Scheduler, p: int) -> Scheduler:
+    """The scheduler of a run: a name (``"round_robin"``, ``"random"``) or a :class:`Scheduler` for ``p`` workers."""
+    if isinstance(schedule, Scheduler):
+        if schedule.p != p:
+            raise ValueError(f"schedule: expected a Scheduler for p = {p} workers, got one for {schedule.p}")
+        return schedule
+    check_in(schedule, "schedule", ("round_robin", "random"))
+    return Scheduler(schedule, p)
+
+
+def _is_round_robin(schedule: str | Scheduler, p: int) -> bool:
+    return _scheduler(schedule, p).kind == "round_robin"
+
+
 def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, alpha: float | None = None,
               beta: float = 0.9, tau: int = 1, momentum: float = 0.0, mode: str = "async",
               schedule: str | Scheduler = "round_robin", record_every: int = 1) -> RunResult:
@@ -128,6 +142,7 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
     if not 0 <= momentum < 1:
         raise ValueError(f"momentum: expected a value in [0, 1), got {momentum}")
     X, center = _start(objective, x0, p, rounds, record_every)
+    _scheduler(schedule, p)  # validated in every mode
     alpha = beta / p if alpha is None else alpha
     if not 0 < alpha <= 1:
         raise ValueError(f"alpha: expected a moving rate in (0, 1], got {alpha}")
@@ -153,8 +168,29 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
             if (t + 1) % record_every == 0 or t + 1 == rounds:
                 if _record(hist, objective, t + 1, center, X, messages):
                     break
+    elif _is_round_robin(schedule, p):
+        # exact vectorisation of round robin: worker i's gradient is taken at its pre-elastic copy, which
+        # no other worker touches, so all gradients of a round can come first (one call); the exchanges
+        # then run in worker order, and the local steps never read the center
+        for t in range(rounds):
+            points = X + momentum * V if momentum else X
+            G = objective.grad(points, all_workers)
+            if t % tau == 0:
+                for i in range(p):
+                    X[i], center, _ = elastic_exchange(X[i], center, alpha)
+                messages += p
+            if momentum:
+                V = momentum * V - eta * G
+                step = V
+            else:
+                step = -eta * G
+            X = X + step
+            disp = disp + step
+            if (t + 1) % record_every == 0 or t + 1 == rounds:
+                if _record(hist, objective, t + 1, center, X, messages):
+                    break
     else:
-        sched = schedule if isinstance(schedule, Scheduler) else Scheduler(schedule, p)
+        sched = _scheduler(schedule, p)
         clock = [0] * p
         ticks = iter(sched)
         for tick in range(rounds * p):
@@ -188,7 +224,25 @@ def run_downpour(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *
     U = torch.zeros_like(X)
     hist, messages, start = History(), 0, time.perf_counter()
     _record(hist, objective, 0, center, X, messages)
-    sched = schedule if isinstance(schedule, Scheduler) else Scheduler(schedule, p)
+    if _is_round_robin(schedule, p):
+        # exact vectorisation of round robin: the pushes and pulls of a round run in worker order,
+        # then every worker's gradient at its fresh copy in one call
+        all_workers = list(range(p))
+        for t in range(rounds):
+            if t % tau == 0:
+                for i in range(p):
+                    center = center + U[i]
+                    X[i] = center
+                    U[i] = 0.0
+                messages += p
+            step = -eta * objective.grad(X, all_workers)
+            X, U = X + step, U + step
+            if (t + 1) % record_every == 0 or t + 1 == rounds:
+                if _record(hist, objective, t + 1, center, X, messages):
+                    break
+        hist.seconds = time.perf_counter() - start
+        return RunResult(center, X, hist)
+    sched = _scheduler(schedule, p)
     clock = [0] * p
     ticks = iter(sched)
     for tick in range(rounds * p):
@@ -221,7 +275,7 @@ def run_mdownpour(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, 
     v = torch.zeros_like(center)
     hist, messages, start = History(), 0, time.perf_counter()
     _record(hist, objective, 0, center, X, messages)
-    sched = schedule if isinstance(schedule, Scheduler) else Scheduler(schedule, p)
+    sched = _scheduler(schedule, p)
     ticks = iter(sched)
     for tick in range(rounds * p):
         i = next(ticks)

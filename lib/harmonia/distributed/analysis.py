@@ -117,6 +117,7 @@ def easgd_sync_stable(p: int, eta: float, alpha: float, h: float = 1.0) -> bool:
 
 def easgd_sync_roots(p: int, eta: float, alpha: float, h: float = 1.0) -> tuple[complex, complex]:
     """The roots :math:`(\\gamma,\\phi)` of :math:`\\lambda^2-(2-a)\\lambda+(1-a+c^2)` (complex when :math:`a^2<4c^2`)."""
+    p = _check_p(p)
     a = eta * h + (p + 1) * alpha
     c2 = eta * h * p * alpha
     disc = complex(a * a - 4 * c2) ** 0.5
@@ -126,6 +127,8 @@ def easgd_sync_roots(p: int, eta: float, alpha: float, h: float = 1.0) -> tuple[
 
 def easgd_sync_center_var(p: int, eta: float, alpha: float, h: float = 1.0, sigma2: float = 1.0) -> float:
     """Stationary variance of the center under synchronous EASGD (closed form; needs real distinct roots)."""
+    p = _check_p(p)
+    check_positive(sigma2, "sigma2", allow_zero=True)
     if not easgd_sync_stable(p, eta, alpha, h):
         raise ValueError(f"eta, alpha: expected a stable setting for p={p}, got eta={eta}, alpha={alpha}, h={h}")
     g, f = easgd_sync_roots(p, eta, alpha, h)
@@ -148,13 +151,19 @@ def lyapunov_var(p: int, eta: float, alpha: float, h: float = 1.0, sigma2: float
 
 
 def easgd_large_p_var(beta: float, eta: float, h: float = 1.0, sigma2: float = 1.0) -> float:
-    """:math:`\\lim_{p\\to\\infty}p\\,\\mathbb V[\\tilde x_\\infty]` with :math:`\\beta=p\\alpha` fixed."""
+    """:math:`\\lim_{p\\to\\infty}p\\,\\mathbb V[\\tilde x_\\infty]` with :math:`\\beta=p\\alpha` fixed (needs
+    :math:`0<\\beta<2` and :math:`0<\\eta h<2`)."""
+    check_positive(sigma2, "sigma2", allow_zero=True)
+    if not (0 < beta < 2 and 0 < eta * h < 2):
+        raise ValueError(f"beta, eta: expected 0 < beta < 2 and 0 < eta h < 2, got beta={beta}, eta h={eta * h}")
     u = eta * h
     return sigma2 / h**2 * beta * u / ((2 - beta) * (2 - u)) * (2 - beta - u + beta * u) / (beta + u - beta * u)
 
 
 def minibatch_sgd_var(p: int, eta: float, h: float = 1.0, sigma2: float = 1.0) -> float:
     """Stationary variance of SGD with a batch of ``p`` samples: :math:`\\frac{\\sigma^2}{p h^2}\\frac{\\eta h}{2-\\eta h}`."""
+    p = _check_p(p)
+    check_positive(sigma2, "sigma2", allow_zero=True)
     u = eta * h
     if not 0 < u < 2:
         raise ValueError(f"eta: expected 0 < eta h < 2, got eta h = {u}")
