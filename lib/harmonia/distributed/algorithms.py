@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import torch
 
 from harmonia.config import check_in, check_positive, check_tensor
-from harmonia.distributed.elastic import elastic_exchange, elastic_exchange_sync
+from harmonia.distributed.elastic import elastic_exchange, elastic_exchange_sync, local_step
 from harmonia.distributed.schedule import Scheduler
 
 __all__ = ["History", "RunResult", "run_easgd", "run_downpour", "run_mdownpour", "run_msgd", "DIVERGENCE_THRESHOLD"]
@@ -158,12 +158,7 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
             if t % tau == 0:
                 X, center = elastic_exchange_sync(X, center, alpha)
                 messages += p
-            if momentum:
-                V = momentum * V - eta * G
-                step = V
-            else:
-                step = -eta * G
-            X = X + step
+            X, V, step = local_step(X, V, G, eta, momentum)
             disp = disp + step
             if (t + 1) % record_every == 0 or t + 1 == rounds:
                 if _record(hist, objective, t + 1, center, X, messages):
@@ -179,12 +174,7 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
                 for i in range(p):
                     X[i], center, _ = elastic_exchange(X[i], center, alpha)
                 messages += p
-            if momentum:
-                V = momentum * V - eta * G
-                step = V
-            else:
-                step = -eta * G
-            X = X + step
+            X, V, step = local_step(X, V, G, eta, momentum)
             disp = disp + step
             if (t + 1) % record_every == 0 or t + 1 == rounds:
                 if _record(hist, objective, t + 1, center, X, messages):
@@ -199,13 +189,8 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
             if clock[i] % tau == 0:
                 X[i], center, _ = elastic_exchange(X[i], center, alpha)
                 messages += 1
-            if momentum:
-                g = objective.grad((x + momentum * V[i])[None], [i])[0]
-                V[i] = momentum * V[i] - eta * g
-                step = V[i]
-            else:
-                step = -eta * objective.grad(x[None], [i])[0]
-            X[i] = X[i] + step
+            g = objective.grad((x + momentum * V[i] if momentum else x)[None], [i])[0]
+            X[i], V[i], step = local_step(X[i], V[i], g, eta, momentum)
             disp[i] += step
             clock[i] += 1
             if (tick + 1) % (p * record_every) == 0 or tick + 1 == rounds * p:

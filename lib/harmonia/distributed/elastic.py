@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["elastic_exchange", "elastic_exchange_sync", "moving_average", "sgd_step", "nesterov_step"]
+__all__ = ["elastic_exchange", "elastic_exchange_sync", "moving_average", "local_step", "sgd_step", "nesterov_step"]
 
 
 def elastic_exchange(x: torch.Tensor, center: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -40,6 +40,21 @@ def elastic_exchange_sync(X: torch.Tensor, center: torch.Tensor, alpha: float) -
 def moving_average(z: torch.Tensor, x: torch.Tensor, a: float) -> torch.Tensor:
     """:math:`z\\leftarrow(1-a)z+ax`."""
     return z + a * (x - z)
+
+
+def local_step(x: torch.Tensor, v: torch.Tensor, g: torch.Tensor, eta: float,
+               momentum: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A worker's local step from the gradient ``g`` (taken at :math:`x+\\delta v` when ``momentum`` :math:`\\delta>0`).
+
+    SGD: :math:`x\\leftarrow x-\\eta g`; Nesterov (Sutskever): :math:`v\\leftarrow\\delta v-\\eta g`, :math:`x\\leftarrow x+v`.
+    Works on one worker (n,) or stacked workers (p, n). Returns ``(x_new, v_new, step)``.
+    """
+    if momentum:
+        v = momentum * v - eta * g
+        step = v
+    else:
+        step = -eta * g
+    return x + step, v, step
 
 
 def sgd_step(x: torch.Tensor, grad: Callable[[torch.Tensor], torch.Tensor], eta: float) -> tuple[torch.Tensor, torch.Tensor]:

@@ -26,7 +26,7 @@ import torch.distributed as dist
 
 from harmonia.config import check_in, check_positive
 from harmonia.distributed.algorithms import History, RunResult
-from harmonia.distributed.elastic import elastic_exchange
+from harmonia.distributed.elastic import elastic_exchange, local_step
 
 __all__ = ["dist_sync_easgd", "dist_async", "ASYNC_ALGOS", "EXCHANGE_TAG", "FINAL_TAG"]
 
@@ -69,12 +69,7 @@ def dist_sync_easgd(objective, x0: torch.Tensor, eta: float, rounds: int, *, alp
             dist.all_reduce(total, op=dist.ReduceOp.SUM)
             center = center + total
             x = x - d
-        if momentum:
-            v = momentum * v - eta * g
-            step = v
-        else:
-            step = -eta * g
-        x = x + step
+        x, v, step = local_step(x, v, g, eta, momentum)
         disp = disp + step
     gathered = _gather_workers(x, disp, 0)
     if gathered is None:
@@ -127,20 +122,14 @@ def dist_async(algo: str, objective, x0: torch.Tensor, eta: float, rounds: int, 
                 dist.recv(snap, src=0, tag=EXCHANGE_TAG)
                 x = elastic_exchange(copy, snap, alpha)[0]  # the worker's half of the same exchange
             point = copy + momentum * v if momentum else copy
-            g = objective.grad(point[None], [i])[0]
-            if momentum:
-                v = momentum * v - eta * g
-                step = v
-            else:
-                step = -eta * g
+            x, v, step = local_step(x, v, objective.grad(point[None], [i])[0], eta, momentum)
         else:
             if t % tau == 0:
                 dist.send(u, dst=0, tag=EXCHANGE_TAG)
                 dist.recv(snap, src=0, tag=EXCHANGE_TAG)
                 x, u = snap.clone(), torch.zeros_like(u)
-            step = -eta * objective.grad(x[None], [i])[0]
+            x, _, step = local_step(x, v, objective.grad(x[None], [i])[0], eta)
             u = u + step
-        x = x + step
         disp = disp + step
     _gather_workers(x, disp, 1)
     return None
