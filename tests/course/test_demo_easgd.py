@@ -27,7 +27,7 @@ def test_stability_grids_and_figure():
 
 def test_trajectories_admm_grows_easgd_decays():
     tr = demo.trajectories(8, rounds=12_000)
-    assert tr["ADMM"][-1] > 1e3 * tr["ADMM"][0] / 1e3 and tr["ADMM"][-1] > 1e4
+    assert tr["ADMM"][-1] > 10 * tr["ADMM"][0] and tr["ADMM"][-1] > 1e4  # grows from ~1e3
     assert tr["EASGD"][-1] < 1.0
     plt.close(demo.plot_trajectories({8: tr}))
 

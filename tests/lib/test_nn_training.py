@@ -287,3 +287,20 @@ def test_grad_moments_for_a_cnn():
         torch.testing.assert_close(stats.grad_sq[k], stacked.square().mean(0), rtol=1e-10, atol=1e-14)
         torch.testing.assert_close(p.grad, auto[k], rtol=1e-10, atol=1e-14)
         assert bool((stats.grad_sq[k] >= stats.grad[k].square() * (1 - 1e-12)).all())
+
+
+def test_flat_params_round_trip_and_functional_call():
+    from harmonia.nn import FlatParams
+
+    model = mlp(3, (4,), 2, seed=0, dtype=F64)
+    flat = FlatParams(model)
+    theta = flat.flatten()
+    assert flat.n == theta.numel() == 3 * 4 + 4 + 4 * 2 + 2
+    for (name, p), view in zip(model.named_parameters(), flat.unflatten(theta).values()):
+        assert torch.equal(p, view), name
+    x = torch.randn(5, 3, dtype=F64)
+    torch.testing.assert_close(flat.call(theta, x), model(x), rtol=0, atol=0)
+    shifted = flat.call(theta + 1.0, x)  # evaluates elsewhere without touching the model
+    assert not torch.allclose(shifted, model(x)) and torch.equal(flat.flatten(), theta)
+    with pytest.raises(ValueError, match="theta"):
+        flat.unflatten(theta[:-1])

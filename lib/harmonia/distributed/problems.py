@@ -18,6 +18,8 @@ import torch
 from torch import nn
 
 from harmonia.config import check_positive, check_tensor
+from harmonia.nn.flat import FlatParams
+from harmonia.nn.metrics import error_rate
 
 __all__ = ["NoisyQuadraticObjective", "ModelObjective", "make_objective", "OBJECTIVES"]
 
@@ -30,6 +32,10 @@ def _worker_generator(seed: int, worker: int, salt: int = 0) -> torch.Generator:
 
 class NoisyQuadraticObjective:
     """:math:`F(x)=\\frac12\\sum_kh_kx_k^2` with additive gradient noise of variance ``sigma**2`` per coordinate.
+
+    The noise model of the EASGD analysis (:math:`g=hx-\\xi`), not that of
+    :class:`harmonia.optim.NoisyQuadratic` (random minima, gradient noise :math:`h\\sigma\\xi`); this
+    class adds what workers need: one deterministic stream per worker.
 
     Parameters
     ----------
@@ -101,10 +107,8 @@ class ModelObjective:
             raise ValueError(f"batch_size: expected at most {X.shape[0]}, got {batch_size}")
         self.weight_decay = float(check_positive(weight_decay, "weight_decay", allow_zero=True))
         self.seed = int(seed)
-        self._names = [name for name, _ in model.named_parameters()]
-        self._shapes = [p_.shape for p_ in model.parameters()]
-        self._sizes = [p_.numel() for p_ in model.parameters()]
-        self._theta0 = torch.cat([p_.detach().reshape(-1) for p_ in model.parameters()])
+        self._flat = FlatParams(model)
+        self._theta0 = self._flat.flatten()
         self._grad = torch.func.vmap(torch.func.grad(self._batch_loss), in_dims=(0, 0, 0))
         self.reset()
 
@@ -121,11 +125,8 @@ class ModelObjective:
         self._clock = [0] * self.p
         self._perm: dict[tuple[int, int], torch.Tensor] = {}
 
-    def _params(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {nm: t.view(sh) for nm, t, sh in zip(self._names, torch.split(theta, self._sizes), self._shapes)}
-
     def _batch_loss(self, theta: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        out = torch.func.functional_call(self.model, self._params(theta), (xb,))
+        out = self._flat.call(theta, xb)
         loss = torch.nn.functional.cross_entropy(out, yb)
         return loss + 0.5 * self.weight_decay * theta.square().sum() if self.weight_decay else loss
 
@@ -156,8 +157,7 @@ class ModelObjective:
     @torch.no_grad()
     def error(self, x: torch.Tensor) -> float:
         """Test error at ``x``."""
-        out = torch.func.functional_call(self.model, self._params(x), (self.X_test,))
-        return float((out.argmax(dim=1) != self.y_test).double().mean())
+        return error_rate(self._flat.call(x, self.X_test), self.y_test)
 
 
 def make_objective(name: str, p: int, seed: int = 0, dtype: torch.dtype = torch.float64, hidden: int = 16,

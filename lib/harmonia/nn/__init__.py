@@ -5,10 +5,12 @@
 - :mod:`~harmonia.nn.training` -- :func:`fit`, the one training loop, and its :class:`History`;
 - :mod:`~harmonia.nn.metrics` -- accuracy, error rate, negative log-likelihood;
 - :mod:`~harmonia.nn.grad_stats` -- per-sample gradients and their batch moments;
+- :mod:`~harmonia.nn.flat` -- a model's parameters as one flat vector and back;
 - :mod:`~harmonia.nn.linear` -- L2-regularised softmax regression fitted exactly by L-BFGS: the
   linear classifier that chapters put on top of fixed features.
 """
 
+from harmonia.nn.flat import FlatParams
 from harmonia.nn.grad_stats import BatchStats, grad_moments, per_sample_grads
 from harmonia.nn.linear import SoftmaxRegression
 from harmonia.nn.metrics import accuracy, error_rate, nll
@@ -29,6 +31,7 @@ __all__ = [
     "standard_closure",
     "History",
     "BatchStats",
+    "FlatParams",
     "per_sample_grads",
     "grad_moments",
 ]

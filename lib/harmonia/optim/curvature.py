@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from harmonia.config import check_in, check_tensor
+from harmonia.nn.flat import FlatParams
 from harmonia.nn.grad_stats import BatchStats
 
 __all__ = ["LOSSES", "sequential_batch_stats", "bbprop_diag", "fd_diag", "exact_hessian_diag",
@@ -176,21 +177,15 @@ def fd_diag(grad_fn: Callable[[], Sequence[torch.Tensor]], params: Sequence[torc
 
 
 def _functional_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str):
-    names = [name for name, _ in model.named_parameters()]
-    shapes = [p.shape for p in model.parameters()]
-    sizes = [p.numel() for p in model.parameters()]
-
-    def unflatten(theta: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {nm: t.view(sh) for nm, t, sh in zip(names, torch.split(theta, sizes), shapes)}
+    flat = FlatParams(model)
 
     def out_fn(theta: torch.Tensor) -> torch.Tensor:
-        return torch.func.functional_call(model, unflatten(theta), (x,))
+        return flat.call(theta, x)
 
     def loss_fn(theta: torch.Tensor) -> torch.Tensor:
         return _output_derivatives(out_fn(theta), y, loss)[0].mean()
 
-    theta0 = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-    return theta0, out_fn, loss_fn, unflatten
+    return flat.flatten(), out_fn, loss_fn, flat.unflatten
 
 
 def exact_hessian_diag(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "ce") -> list[torch.Tensor]:

@@ -6,6 +6,7 @@ Every callback is a plain function, tested headless in ``tests/course/test_demo_
 
 from __future__ import annotations
 
+import functools
 import math
 import subprocess
 import sys
@@ -306,17 +307,26 @@ def torchrun_experiment(p: int = 4, tau: int = 16, eta: float = 0.05, rounds: in
 # ---------------------------------------------------------------------------------------------
 # Widgets
 # ---------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=32)
+def _explorer_grid(p: int, method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The explorer's 30 x 30 radius map, computed once per (p, scheme) and reused by every slider move."""
+    us, alphas = np.linspace(0.02, 2.2, 30), np.linspace(0.02, 1.2, 30)
+    if method == "EASGD":
+        R = np.array([[spectral_radius(easgd_rr_map(p, u, a)) for u in us] for a in alphas])
+    else:
+        R = np.array([[spectral_radius(admm_rr_map(p, u, a / u)) for u in us] for a in alphas])
+    return us, alphas, R
+
+
 def plot_stability_explorer(eta_h: float = 0.5, alpha: float = 0.3, p: int = 3, method: str = "EASGD",
                             rounds: int = 3000) -> plt.Figure:
     """Widget 1: spectral radius map of the chosen round-robin scheme (p workers) with the current point,
     and the trajectory :math:`|\\tilde x_t|` from 1000. For ADMM, :math:`\\rho=\\alpha/\\eta`."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    us, alphas = np.linspace(0.02, 2.2, 30), np.linspace(0.02, 1.2, 30)
+    us, alphas, R = _explorer_grid(p, method)
     if method == "EASGD":
-        R = np.array([[spectral_radius(easgd_rr_map(p, u, a)) for u in us] for a in alphas])
         M, s = easgd_rr_map(p, eta_h, alpha), torch.full((p + 1,), 1000.0, dtype=F64)
     else:
-        R = np.array([[spectral_radius(admm_rr_map(p, u, a / u)) for u in us] for a in alphas])
         M = admm_rr_map(p, eta_h, alpha / eta_h)
         s = torch.zeros(2 * p + 1, dtype=F64)
         s[1::2] = 1000.0

@@ -397,23 +397,28 @@ def plot_jump_explorer(every: int = 300, steps: int = 1200, trials: int = 100) -
 SLOW_START_C = (("1", 1.0), ("2", 2.0), ("10", 10.0), ("d/10", "d/10"))
 
 
+_SLOW_START_CACHE: dict = {}
+
+
+def _slow_start_losses(data: Digits, n0: int, C: float | str, steps: int) -> list[float]:
+    """Mini-batch losses of the first ``steps`` updates after the slow start (remembered per data set and setting)."""
+    key = (id(data), n0, C, steps)
+    if key not in _SLOW_START_CACHE or _SLOW_START_CACHE[key][0] is not data:  # the data object itself is kept
+        d, batch = 64 * 10 + 10, 16
+        epochs = max(1, math.ceil((steps + n0) / (data.X_train.shape[0] // batch)))
+        h = train_digits(data, (), "l", n0=n0, C=d / 10 if C == "d/10" else float(C), epochs=epochs, batch_size=batch)
+        # losses of exactly 0 (float32 saturation of a blown-up model) are drawn at the axis floor
+        _SLOW_START_CACHE[key] = (data, [max(v, 1e-3) for v in h.batch_loss[n0:n0 + steps]])
+    return _SLOW_START_CACHE[key][1]
+
+
 def plot_slow_start(n0: int = 10, C: float | str = "d/10", data: Digits | None = None, steps: int = 300) -> plt.Figure:
     """Widget 3: the first ``steps`` updates of vSGD-l on digits softmax regression for a slow start
     ``(n0, C)``, against the recommended ``n0=10, C=d/10``."""
     data = load_digits() if data is None else data
-    d = 64 * 10 + 10
-    batch = 16
-    epochs = max(1, math.ceil((steps + n0) / (data.X_train.shape[0] // batch)))
-
-    def run(n0_: int, C_: float | str) -> list[float]:
-        Cv = d / 10 if C_ == "d/10" else float(C_)
-        h = train_digits(data, (), "l", n0=n0_, C=Cv, epochs=epochs, batch_size=batch)
-        # losses of exactly 0 (float32 saturation of a blown-up model) are drawn at the axis floor
-        return [max(v, 1e-3) for v in h.batch_loss[n0_:n0_ + steps]]
-
     fig, ax = plt.subplots(figsize=(8, 4))
-    ax.plot(run(10, "d/10"), color="0.5", lw=1, label="n0=10, C=d/10 (recommended)")
-    ax.plot(run(int(n0), C), color=COLORS["vSGD"], lw=1, label=f"n0={n0}, C={C}")
+    ax.plot(_slow_start_losses(data, 10, "d/10", steps), color="0.5", lw=1, label="n0=10, C=d/10 (recommended)")
+    ax.plot(_slow_start_losses(data, int(n0), C, steps), color=COLORS["vSGD"], lw=1, label=f"n0={n0}, C={C}")
     ax.set(yscale="log", xlabel="update", ylabel="mini-batch loss (NLL)", title="Slow start on digits (softmax regression, vSGD-l)",
            ylim=(1e-3, None))
     ax.legend(fontsize=8)
