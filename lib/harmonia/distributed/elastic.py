@@ -29,12 +29,13 @@ def elastic_exchange(x: torch.Tensor, center: torch.Tensor, alpha: float) -> tup
 
 
 def elastic_exchange_sync(X: torch.Tensor, center: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """All workers at once from the same old state (Jacobi): ``X`` (p, n), ``center`` (n,).
+    """All workers at once from the same old state (Jacobi): ``X`` (..., p, n), ``center`` (..., n).
 
     :math:`x^i\\leftarrow x^i-\\alpha(x^i-\\tilde x)`, :math:`\\tilde x\\leftarrow\\tilde x+\\alpha\\sum_i(x^i-\\tilde x)`.
+    Leading batch dimensions hold independent runs; ``alpha`` is a float or a tensor broadcasting to ``X``.
     """
-    D = alpha * (X - center)
-    return X - D, center + D.sum(dim=0)
+    D = alpha * (X - center.unsqueeze(-2))
+    return X - D, center + D.sum(dim=-2)
 
 
 def moving_average(z: torch.Tensor, x: torch.Tensor, a: float) -> torch.Tensor:

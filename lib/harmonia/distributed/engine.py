@@ -15,8 +15,13 @@ objective (same seed), so worker ``i`` reads the same stream as in the simulatio
   one message at a time (atomic). ``order="round_robin"`` serves workers in the fixed cyclic order
   1..p, which reproduces the simulation's round-robin schedule exactly; ``order="any"`` serves
   whoever arrives first (free-running). Gloo only (NCCL cannot receive from any source).
+- :func:`dist_tree_easgd`: EASGD-Tree on sub-groups, world size = number of leaves. Every rank holds its
+  leaf and a replica of each ancestor. An edge level exchanges among the *representatives* of the children
+  (a child's representative is the lowest rank below it): ``all_reduce(SUM)`` of :math:`\alpha_e(x_c-x_q)` in the
+  group of :math:`q`'s children, then each representative broadcasts the new :math:`(x_c,x_q)` to the ranks below
+  :math:`c`, so every replica of a node stays bit-identical.
 
-Used in: chapter 02; chapter 03.
+Used in: chapters 02-03.
 """
 
 from __future__ import annotations
@@ -27,8 +32,9 @@ import torch.distributed as dist
 from harmonia.config import check_in, check_positive
 from harmonia.distributed.algorithms import History, RunResult
 from harmonia.distributed.elastic import elastic_exchange, local_step
+from harmonia.distributed.tree import Tree, edge_rates, level_periods
 
-__all__ = ["dist_sync_easgd", "dist_async", "ASYNC_ALGOS", "EXCHANGE_TAG", "FINAL_TAG"]
+__all__ = ["dist_sync_easgd", "dist_async", "dist_tree_easgd", "ASYNC_ALGOS", "EXCHANGE_TAG", "FINAL_TAG"]
 
 ASYNC_ALGOS = ("easgd", "downpour")
 EXCHANGE_TAG, FINAL_TAG = 1, 2
@@ -133,3 +139,73 @@ def dist_async(algo: str, objective, x0: torch.Tensor, eta: float, rounds: int, 
         disp = disp + step
     _gather_workers(x, disp, 1)
     return None
+
+
+def dist_tree_easgd(objective, x0: torch.Tensor, tree: Tree, eta: float, rounds: int, *, alphas=None,
+                    beta: float = 0.9, taus=1, momentum: float = 0.0) -> dict | None:
+    """Synchronous EASGD-Tree (Jacobi per level) with one leaf per rank, on ``torch.distributed`` sub-groups.
+
+    Same arguments as :func:`harmonia.distributed.tree.run_easgd_tree`. Returns on rank 0 a dict with
+    ``nodes`` (len(tree), n) -- each internal node read from its representative -- and ``replicas``
+    (world, len(tree), n): every rank's copy of every node it holds (NaN elsewhere); None on other ranks.
+    All ranks must call this with the same arguments (the sub-groups are created collectively).
+    """
+    world, rank = dist.get_world_size(), dist.get_rank()
+    if world != tree.p:
+        raise ValueError(f"tree: expected as many leaves as processes ({world}), got {tree.p}")
+    rates = edge_rates(tree, alphas, beta)
+    periods = level_periods(tree, taus)
+    rank_of = {leaf: w for w, leaf in enumerate(tree.leaves)}
+    rep = [rank_of[tree.subtree_leaves(k)[0]] for k in range(len(tree))]
+    # collective creation, same order on every rank: one group per internal node (its children's
+    # representatives) and one per non-root internal node (the ranks below it)
+    child_group, below_group = {}, {}
+    for k in range(len(tree)):
+        if tree.children[k]:
+            ranks = sorted({rep[c] for c in tree.children[k]})
+            g = dist.new_group(ranks) if len(ranks) > 1 else None
+            child_group[k] = (g, ranks)
+            if k != tree.root:
+                below = sorted(rank_of[leaf] for leaf in tree.subtree_leaves(k))
+                below_group[k] = (dist.new_group(below), below)
+    leaf = tree.leaves[rank]
+    chain = [leaf]
+    while tree.parents[chain[-1]] != -1:
+        chain.append(tree.parents[chain[-1]])
+    # on this rank's chain: the edge (child, parent) of each level
+    edge_at = {tree.height[q]: (c, q) for c, q in zip(chain[:-1], chain[1:])}
+    objective.reset()
+    held = {k: x0.clone() for k in chain}
+    v, disp = torch.zeros_like(x0), torch.zeros_like(x0)
+    for t in range(rounds):
+        x = held[leaf]
+        g = objective.grad((x + momentum * v)[None] if momentum else x[None], [rank])[0]
+        for level in tree.levels:
+            if t % periods[level] or level not in edge_at:
+                continue
+            c, q = edge_at[level]
+            if rep[c] == rank:
+                d = rates[c] * (held[c] - held[q])
+                total = d.clone()
+                group, _ = child_group[q]
+                if group is not None:
+                    dist.all_reduce(total, op=dist.ReduceOp.SUM, group=group)
+                held[q] = held[q] + total
+                held[c] = held[c] - d
+            if c in below_group:
+                group, ranks = below_group[c]
+                pair = torch.stack([held[c], held[q]])
+                dist.broadcast(pair, src=rep[c], group=group)
+                held[c], held[q] = pair[0].clone(), pair[1].clone()
+        held[leaf], v, step = local_step(held[leaf], v, g, eta, momentum)
+        disp = disp + step
+    mine = torch.full((len(tree), x0.numel()), float("nan"), dtype=x0.dtype, device=x0.device)
+    for k, val in held.items():
+        mine[k] = val
+    gathered = [torch.empty_like(mine) for _ in range(world)] if rank == 0 else None
+    dist.gather(mine, gathered, dst=0)
+    if rank != 0:
+        return None
+    replicas = torch.stack(gathered)
+    nodes = torch.stack([replicas[rep[k], k] for k in range(len(tree))])
+    return {"nodes": nodes, "replicas": replicas}

@@ -4,6 +4,9 @@ With ``torchrun`` (one process per worker, plus a master for the asynchronous al
 
     torchrun --nproc_per_node=4 -m harmonia.distributed.launch --algo easgd --mode sync --p 4 --tau 16
     torchrun --nproc_per_node=5 -m harmonia.distributed.launch --algo easgd --mode async --p 4 --tau 16
+    torchrun --nproc_per_node=16 -m harmonia.distributed.launch --algo tree --tree 4x2 --taus 1,16
+
+(``--tree DEGREExDEPTH``: a regular EASGD-Tree, one process per leaf, ``--taus`` per level from the leaves up.)
 
 ``--problem`` picks ``quadratic`` or ``digits``; rank 0 writes the final center, workers and
 displacements to ``--out`` (a ``.pt`` file read back with ``torch.load(..., weights_only=True)``).
@@ -14,7 +17,7 @@ with one GPU per rank.
 :func:`spawn` starts the same thing from Python (``torch.multiprocessing``, gloo on localhost via a
 ``file://`` rendezvous), for tests and notebooks.
 
-Used in: chapter 02; chapter 03.
+Used in: chapters 02-03.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from harmonia.distributed.engine import dist_async, dist_sync_easgd
+from harmonia.distributed.engine import dist_async, dist_sync_easgd, dist_tree_easgd
 from harmonia.distributed.problems import OBJECTIVES, make_objective
+from harmonia.distributed.tree import Tree
 
-__all__ = ["spawn", "run_named", "run_batch", "main"]
+__all__ = ["spawn", "run_named", "run_tree", "run_batch", "main"]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -46,9 +50,7 @@ def run_named(algo: str, mode: str, p: int, eta: float, rounds: int, tau: int = 
     """
     if mode == "async" and torch.device(device).type != "cpu":
         raise ValueError(f"device: expected 'cpu' for mode='async' (the parameter server uses gloo), got {device!r}")
-    objective = make_objective(problem, p, seed=seed, dtype=DTYPES[dtype], device=device)
-    x0 = (objective.initial() if hasattr(objective, "initial")
-          else 5.0 * torch.ones(objective.n, dtype=DTYPES[dtype], device=device))
+    objective, x0 = _problem(problem, p, seed, dtype, device)
     if mode == "sync":
         if algo != "easgd":
             raise ValueError(f"algo: expected 'easgd' for mode='sync', got {algo!r}")
@@ -63,10 +65,34 @@ def run_named(algo: str, mode: str, p: int, eta: float, rounds: int, tau: int = 
     return out
 
 
+def _problem(problem: str, p: int, seed: int, dtype: str, device: str):
+    objective = make_objective(problem, p, seed=seed, dtype=DTYPES[dtype], device=device)
+    x0 = (objective.initial() if hasattr(objective, "initial")
+          else 5.0 * torch.ones(objective.n, dtype=DTYPES[dtype], device=device))
+    return objective, x0
+
+
+def run_tree(parents: list[int], eta: float, rounds: int, taus=1, alphas=None, beta: float = 0.9,
+             momentum: float = 0.0, problem: str = "quadratic", seed: int = 0, dtype: str = "float64",
+             device: str = "cpu"):
+    """EASGD-Tree with one leaf per process (inside an initialised process group of ``len(leaves)`` ranks);
+    rank 0 returns a dict of CPU tensors (``nodes``, ``replicas``, ``x0``, ``root_loss``)."""
+    tree = Tree(parents)
+    objective, x0 = _problem(problem, tree.p, seed, dtype, device)
+    res = dist_tree_easgd(objective, x0, tree, eta, rounds, alphas=alphas, beta=beta, taus=taus, momentum=momentum)
+    if res is None:
+        return None
+    out = {k: v.cpu() for k, v in res.items()}
+    out["x0"] = x0.cpu()
+    out["root_loss"] = torch.tensor(objective.loss(res["nodes"][tree.root]))
+    return out
+
+
 def run_batch(configs: list[dict]) -> list:
-    """Run several :func:`run_named` configurations one after the other in the same process group
-    (one process start-up for all of them); rank 0 returns the list of results."""
-    results = [run_named(**cfg) for cfg in configs]
+    """Run several configurations one after the other in the same process group (one process start-up for
+    all of them): :func:`run_tree` for a dict with ``"parents"``, :func:`run_named` otherwise; rank 0 returns
+    the list of results."""
+    results = [run_tree(**cfg) if "parents" in cfg else run_named(**cfg) for cfg in configs]
     return results if dist.get_rank() == 0 else None
 
 
@@ -99,9 +125,11 @@ def spawn(world_size: int, fn: Callable, *args, timeout: float = 120.0, **kwargs
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harmonia.distributed.launch", description=__doc__.split("\n")[0])
-    parser.add_argument("--algo", choices=("easgd", "downpour"), default="easgd")
+    parser.add_argument("--algo", choices=("easgd", "downpour", "tree"), default="easgd")
+    parser.add_argument("--tree", default="2x2", help="--algo tree: DEGREExDEPTH of a regular tree")
+    parser.add_argument("--taus", default="1", help="--algo tree: periods per level from the leaves up, e.g. 1,16")
     parser.add_argument("--mode", choices=("sync", "async"), default="async")
-    parser.add_argument("--p", type=int, required=True, help="number of workers")
+    parser.add_argument("--p", type=int, default=None, help="number of workers (not with --algo tree)")
     parser.add_argument("--tau", type=int, default=1)
     parser.add_argument("--eta", type=float, default=0.05)
     parser.add_argument("--beta", type=float, default=0.9)
@@ -116,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("build/distributed/result.pt"))
     args = parser.parse_args(argv)
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    if args.algo == "tree":
+        return _main_tree(parser, args, world)
+    if args.p is None:
+        parser.error("--p: expected the number of workers")
     expected = args.p if args.mode == "sync" else args.p + 1
     if world != expected:
         parser.error(f"--p {args.p} with --mode {args.mode} needs {expected} processes (torchrun --nproc_per_node={expected}), got {world}")
@@ -132,6 +164,29 @@ def main(argv: list[str] | None = None) -> int:
         if dist.get_rank() == 0:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             torch.save(result, args.out)  # the library prints nothing: the file is the output
+    finally:
+        dist.destroy_process_group()
+    return 0
+
+
+def _main_tree(parser: argparse.ArgumentParser, args: argparse.Namespace, world: int) -> int:
+    try:
+        degree, depth = (int(v) for v in args.tree.lower().split("x"))
+        taus = [int(v) for v in args.taus.split(",")]
+    except ValueError:
+        parser.error(f"--tree/--taus: expected DEGREExDEPTH and comma-separated integers, got {args.tree!r}, {args.taus!r}")
+    tree = Tree.regular(degree, depth)
+    if world != tree.p:
+        parser.error(f"--tree {args.tree} has {tree.p} leaves and needs {tree.p} processes, got {world}")
+    if len(taus) == 1:
+        taus = taus * depth
+    dist.init_process_group("gloo")
+    try:
+        result = run_tree(tree.parents, args.eta, args.rounds, taus, None, args.beta, args.momentum, args.problem,
+                          args.seed, args.dtype)
+        if dist.get_rank() == 0:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(result, args.out)
     finally:
         dist.destroy_process_group()
     return 0

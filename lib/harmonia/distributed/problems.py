@@ -8,20 +8,25 @@ process computes one worker therefore see the same samples, which is what makes 
   :math:`h\\circ x-\\xi` with :math:`\\xi\\sim\\mathcal N(0,\\sigma^2I)` (the paper's quadratic analysis).
 - :class:`ModelObjective`: a network's flat parameter vector on a classification data set, each
   worker reading its own shuffled mini-batch stream; gradients of all workers in one ``vmap``.
+- :class:`RandomInputs` and :class:`RandomInputObjective`: 1-D linear regression with random inputs
+  (multiplicative gradient noise), ``n`` independent copies at once (chapter 03's Monte Carlo).
 
-Used in: chapter 02; chapters 03-04.
+Used in: chapters 02-03; chapter 04.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
-from harmonia.config import check_positive, check_tensor
+from harmonia.config import check_in, check_positive, check_tensor
 from harmonia.nn.flat import FlatParams
 from harmonia.nn.metrics import error_rate
 
-__all__ = ["NoisyQuadraticObjective", "ModelObjective", "make_objective", "OBJECTIVES"]
+__all__ = ["NoisyQuadraticObjective", "ModelObjective", "RandomInputs", "RandomInputObjective", "spread",
+           "make_objective", "OBJECTIVES"]
 
 OBJECTIVES = ("quadratic", "digits")
 
@@ -76,6 +81,133 @@ class NoisyQuadraticObjective:
 
     def error(self, x: torch.Tensor) -> float:
         """Same as :meth:`loss` (no classification error on a quadratic)."""
+        return self.loss(x)
+
+
+def spread(a: torch.Tensor) -> float:
+    """Empirical spread :math:`\\kappa=\\mathbb V[a^2]/(\\mathbb E[a^2])^2` of input samples ``a`` (any shape).
+
+    A fourth-moment estimate: for heavy tails (Student-t with few degrees of freedom) it converges slowly
+    or not at all -- prefer :attr:`RandomInputs.kappa` when the law is known.
+    """
+    check_tensor(a, "a", dtype="floating", finite=True)
+    a2 = a.reshape(-1).to(torch.float64).square()
+    if a2.numel() < 2:
+        raise ValueError(f"a: expected at least 2 samples, got {a2.numel()}")
+    return float(a2.var(correction=0) / a2.mean().square())
+
+
+class RandomInputs:
+    """Input laws of the 1-D regression, scaled to :math:`\\mathbb E[a^2]=h`, with analytic spread.
+
+    ``law``: ``"rademacher"`` (:math:`\\pm1`, :math:`\\kappa=0`), ``"uniform"`` (on :math:`[-\\sqrt3,\\sqrt3]`,
+    :math:`\\kappa=4/5`), ``"gaussian"`` (:math:`\\kappa=2`) or ``"student_t"`` with integer ``df`` > 4 degrees of
+    freedom (:math:`\\kappa=\\frac{3(\\nu-2)}{\\nu-4}-1`, 8 for :math:`\\nu=5`).
+    """
+
+    LAWS = ("rademacher", "uniform", "gaussian", "student_t")
+
+    def __init__(self, law: str = "gaussian", h: float = 1.0, df: int = 5) -> None:
+        self.law = check_in(law, "law", self.LAWS)
+        self.h = float(check_positive(h, "h"))
+        self.df = check_positive(df, "df", integer=True)
+        if law == "student_t" and df <= 4:
+            raise ValueError(f"df: expected more than 4 degrees of freedom (a finite fourth moment), got {df}")
+
+    @property
+    def kappa(self) -> float:
+        """:math:`\\mathbb V[a^2]/(\\mathbb E[a^2])^2`, analytic."""
+        return {"rademacher": 0.0, "uniform": 0.8, "gaussian": 2.0,
+                "student_t": 3 * (self.df - 2) / (self.df - 4) - 1}[self.law]
+
+    @property
+    def var_a2(self) -> float:
+        """:math:`\\mathbb V[a^2]=\\kappa h^2`."""
+        return self.kappa * self.h**2
+
+    def sample(self, shape: tuple[int, ...], generator: torch.Generator | None = None,
+               dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """Draws of :math:`a`, shape ``shape``."""
+        if self.law == "rademacher":
+            a = 2.0 * torch.randint(0, 2, shape, generator=generator).to(dtype) - 1.0
+        elif self.law == "uniform":
+            a = math.sqrt(3.0) * (2 * torch.rand(shape, generator=generator, dtype=dtype) - 1)
+        elif self.law == "gaussian":
+            a = torch.randn(shape, generator=generator, dtype=dtype)
+        else:  # t_nu = N / sqrt(chi2_nu / nu), rescaled by sqrt((nu - 2)/nu) to unit second moment
+            nu = self.df
+            z = torch.randn(shape, generator=generator, dtype=dtype)
+            chi2 = torch.randn((nu, *shape), generator=generator, dtype=dtype).square().sum(dim=0)
+            a = z / torch.sqrt(chi2 / nu) * math.sqrt((nu - 2) / nu)
+        return math.sqrt(self.h) * a
+
+
+class RandomInputObjective:
+    """``n`` independent copies of the 1-D regression :math:`\\frac12(ax-y)^2`, :math:`y=a\\varepsilon`
+    (:math:`x^\\star=0`), one coordinate each, with per-worker streams.
+
+    A worker's step draws a batch of ``b`` pairs :math:`(a_k,\\varepsilon_k)` per coordinate and returns
+    :math:`g=m\\,x-n` with :math:`m=\\frac1b\\sum a_k^2` and :math:`n=\\frac1b\\sum a_k\\varepsilon_k` (the *same*
+    :math:`a_k` in both parts). :math:`\\mathbb Em=h`, :math:`\\mathbb Vm=\\kappa h^2/b`, :math:`\\mathbb En^2=h\\sigma_\\varepsilon^2/b`.
+
+    Parameters
+    ----------
+    inputs : RandomInputs
+        The input law.
+    n : int
+        Number of independent copies (chains).
+    p : int
+        Number of workers (one stream each).
+    b : int
+        Batch size of every step.
+    sigma_eps : float
+        Standard deviation of the label noise.
+    seed : int
+        Seed of the streams.
+    dtype : torch.dtype
+        Computation dtype.
+    """
+
+    def __init__(self, inputs: RandomInputs, n: int, p: int = 1, b: int = 1, sigma_eps: float = 1.0, seed: int = 0,
+                 dtype: torch.dtype = torch.float64) -> None:
+        if not isinstance(inputs, RandomInputs):
+            raise TypeError(f"inputs: expected a RandomInputs, got {type(inputs).__name__}")
+        self.inputs = inputs
+        self._n = check_positive(n, "n", integer=True)
+        self.p = check_positive(p, "p", integer=True)
+        self.b = check_positive(b, "b", integer=True)
+        self.sigma_eps = float(check_positive(sigma_eps, "sigma_eps", allow_zero=True))
+        self.seed, self.dtype = int(seed), dtype
+        self.reset()
+
+    @property
+    def n(self) -> int:
+        return self._n
+
+    @property
+    def h(self) -> float:
+        return self.inputs.h
+
+    def reset(self) -> None:
+        """Restart every worker's stream."""
+        self._gens = [_worker_generator(self.seed, i, salt=17) for i in range(self.p)]
+
+    def grad(self, points: torch.Tensor, workers: list[int]) -> torch.Tensor:
+        """Next batch gradients of the given workers at ``points`` (k, n); shape (k, n)."""
+        out = []
+        for i in workers:
+            a = self.inputs.sample((self.b, self._n), self._gens[i], self.dtype)
+            eps = torch.randn(self.b, self._n, generator=self._gens[i], dtype=self.dtype)
+            out.append(torch.stack([a.square().mean(dim=0), (a * eps).mean(dim=0) * self.sigma_eps]))
+        mn = torch.stack(out).to(points.device)
+        return mn[:, 0] * points - mn[:, 1]
+
+    def loss(self, x: torch.Tensor) -> float:
+        """Expected excess loss :math:`\\frac h2\\sum_kx_k^2`."""
+        return float(0.5 * self.h * x.square().sum())
+
+    def error(self, x: torch.Tensor) -> float:
+        """Same as :meth:`loss`."""
         return self.loss(x)
 
 

@@ -17,7 +17,7 @@ with :math:`a=\\eta h+(p+1)\\alpha`, :math:`c^2=\\eta hp\\alpha`, the roots
 .. math:: \\lim_t\\mathbb V[\\tilde x_t]=\\frac{p^2\\alpha^2\\eta^2}{(\\gamma-\\phi)^2}
           \\Big(\\frac{\\gamma^2}{1-\\gamma^2}+\\frac{\\phi^2}{1-\\phi^2}-\\frac{2\\gamma\\phi}{1-\\gamma\\phi}\\Big)\\frac{\\sigma^2}{p}.
 
-Used in: chapter 02; chapter 03 extends it.
+Used in: chapters 02-03 (chapter 03 compares the synchronous (Jacobi) and round-robin (Gauss-Seidel) maps).
 """
 
 from __future__ import annotations
