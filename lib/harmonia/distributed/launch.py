@@ -61,7 +61,7 @@ def run_named(algo: str, mode: str, p: int, eta: float, rounds: int, tau: int = 
         return None
     out = {"center": res.center, "workers": res.workers, "displacement": res.displacement, "x0": x0}
     out = {k: v.cpu() for k, v in out.items()}
-    out["center_loss"] = torch.tensor(objective.loss(res.center))
+    out["center_loss"] = torch.tensor(objective.loss(res.center), dtype=torch.float64)
     return out
 
 
@@ -84,7 +84,7 @@ def run_tree(parents: list[int], eta: float, rounds: int, taus=1, alphas=None, b
         return None
     out = {k: v.cpu() for k, v in res.items()}
     out["x0"] = x0.cpu()
-    out["root_loss"] = torch.tensor(objective.loss(res["nodes"][tree.root]))
+    out["root_loss"] = torch.tensor(objective.loss(res["nodes"][tree.root]), dtype=torch.float64)
     return out
 
 
@@ -175,7 +175,14 @@ def _main_tree(parser: argparse.ArgumentParser, args: argparse.Namespace, world:
         taus = [int(v) for v in args.taus.split(",")]
     except ValueError:
         parser.error(f"--tree/--taus: expected DEGREExDEPTH and comma-separated integers, got {args.tree!r}, {args.taus!r}")
-    tree = Tree.regular(degree, depth)
+    if args.backend != "gloo":
+        parser.error("--backend: expected gloo for --algo tree (the tree engine is tested on gloo sub-groups only)")
+    try:
+        tree = Tree.regular(degree, depth)
+    except ValueError as err:
+        parser.error(f"--tree: {err}")
+    if len(taus) not in (1, depth):
+        parser.error(f"--taus: expected 1 or {depth} periods (one per level of --tree {args.tree}), got {len(taus)}")
     if world != tree.p:
         parser.error(f"--tree {args.tree} has {tree.p} leaves and needs {tree.p} processes, got {world}")
     if len(taus) == 1:

@@ -21,6 +21,7 @@ Used in: chapter 03.
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -129,6 +130,8 @@ class Tree:
 def edge_rates(tree: Tree, alphas: Mapping[int, float] | Sequence[float] | None = None, beta: float = 0.9) -> list[float]:
     """Moving rate of every node's edge to its parent (0 for the root): ``alphas[level]`` (a mapping, or a
     sequence for levels 1, 2, ...), or :math:`\\beta/d_q` by default."""
+    if alphas is None and not 0 < beta <= 1:
+        raise ValueError(f"beta: expected a value in (0, 1] (edge rates beta/d_q), got {beta}")
     rates = [0.0] * len(tree)
     for c, q in enumerate(tree.parents):
         if q < 0:
@@ -144,10 +147,12 @@ def edge_rates(tree: Tree, alphas: Mapping[int, float] | Sequence[float] | None 
 
 def level_periods(tree: Tree, taus: Mapping[int, int] | Sequence[int] | int = 1) -> dict[int, int]:
     """Communication period of every level: an int for all, a mapping level -> tau, or a sequence for 1, 2, ..."""
+    if not isinstance(taus, (numbers.Integral, Mapping, Sequence)) or isinstance(taus, (bool, str)):
+        raise TypeError(f"taus: expected an int, a sequence or a mapping of ints, got {type(taus).__name__}")
     out = {}
     for level in tree.levels:
-        tau = taus if isinstance(taus, int) else _per_level(taus, level, "taus")
-        out[level] = check_positive(tau, "taus", integer=True)
+        tau = taus if isinstance(taus, numbers.Integral) else _per_level(taus, level, "taus")
+        out[level] = int(check_positive(tau, "taus", integer=True))
     return out
 
 

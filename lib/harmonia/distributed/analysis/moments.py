@@ -84,7 +84,9 @@ def heavy_ball_var(eta: float, delta: float, h: float = 1.0, sigma2: float = 1.0
 
     Needs the stable region :math:`|\\delta|<1,\\ 0<\\eta h<2(1+\\delta)`.
     """
-    b = _check_noise(0.0, sigma2, b)
+    check_positive(sigma2, "sigma2", allow_zero=True)
+    check_positive(h, "h")
+    b = check_positive(b, "b", integer=True)
     u = eta * h
     if not (abs(delta) < 1 and 0 < u < 2 * (1 + delta)):
         raise ValueError(f"eta, delta: expected |delta| < 1 and 0 < eta h < 2(1 + delta), got eta h = {u}, delta = {delta}")
@@ -113,8 +115,8 @@ def heavy_ball_tuned(h_min: float, h_max: float) -> tuple[float, float, float]:
     :math:`\\eta=\\frac4{(\\sqrt{h_{\\max}}+\\sqrt{h_{\\min}})^2}`, :math:`\\delta=\\rho^2`,
     rate :math:`\\rho=\\frac{\\sqrt{\\kappa_H}-1}{\\sqrt{\\kappa_H}+1}` (SGD's best is :math:`\\frac{\\kappa_H-1}{\\kappa_H+1}`)."""
     check_positive(h_min, "h_min")
-    if not h_max >= h_min:
-        raise ValueError(f"h_max: expected a value >= h_min = {h_min}, got {h_max}")
+    if not (math.isfinite(h_max) and h_max >= h_min):
+        raise ValueError(f"h_max: expected a finite value >= h_min = {h_min}, got {h_max}")
     rate = (math.sqrt(h_max) - math.sqrt(h_min)) / (math.sqrt(h_max) + math.sqrt(h_min))
     return 4 / (math.sqrt(h_max) + math.sqrt(h_min)) ** 2, rate * rate, rate
 
