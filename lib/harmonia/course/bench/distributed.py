@@ -4,6 +4,10 @@ Synchronous EASGD (all-reduce over gloo) on the digits MLP, one process per work
 locally; the time covers the whole run after the process group is up (rank 0's clock), so the
 processes' start-up is excluded. Steps/s counts worker steps summed over the workers; samples/s
 multiplies by the batch size. The single-process simulation of the same run is the reference.
+
+With ``--tree`` (chapter 03) it adds 4-process rows: flat synchronous EASGD (all-reduce over all ranks)
+against the 2 x 2 EASGD-Tree on sub-groups (all-reduce among siblings, broadcast to subtrees), with the
+messages the root receives per round.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import torch.distributed as dist
 
 from harmonia.course.bench import format_table
 from harmonia.distributed import make_objective, run_easgd
-from harmonia.distributed.engine import dist_sync_easgd
+from harmonia.distributed.engine import dist_sync_easgd, dist_tree_easgd
 from harmonia.distributed.launch import spawn
+from harmonia.distributed.tree import Tree
 
 DESCRIPTION = "torch.distributed (gloo) synchronous EASGD on a digits MLP: worker steps/s with 1 and 2 processes"
 
@@ -33,12 +38,38 @@ def timed_sync_run(rounds: int, tau: int, hidden: int, batch: int) -> dict:
     return {"seconds": seconds}
 
 
+def timed_tree_run(parents: list[int], taus: list[int], rounds: int, hidden: int, batch: int) -> dict:
+    """Body of each process for the tree rows: EASGD-Tree on sub-groups, rank 0's wall time."""
+    tree = Tree(parents)
+    obj = make_objective("digits", tree.p, hidden=hidden, batch_size=batch, dtype=torch.float32)
+    x0 = obj.initial()
+    dist.barrier()
+    start = time.perf_counter()
+    dist_tree_easgd(obj, x0, tree, 0.1, rounds, taus=taus)
+    return {"seconds": torch.tensor(time.perf_counter() - start)}
+
+
+def tree_rows(rounds: int, hidden: int, batch: int) -> list[list]:
+    """4 processes: flat synchronous EASGD (tau 1) and the 2 x 2 tree with periods (1, 1) and (1, 4)."""
+    rows, base = [], None
+    configs = [("flat, all-reduce", Tree.flat(4), [1]), ("tree 2x2, sub-groups", Tree.regular(2, 2), [1, 1]),
+               ("tree 2x2, sub-groups", Tree.regular(2, 2), [1, 4])]
+    for name, tree, taus in configs:
+        out = spawn(tree.p, timed_tree_run, tree.parents, taus, rounds, hidden, batch)
+        rate = tree.p * rounds / float(out["seconds"])
+        base = rate if base is None else base
+        root = len(tree.children[tree.root]) / taus[-1]
+        rows.append([name, tree.p, str(tuple(taus)), root, float(out["seconds"]), rate, f"{rate / base:.2f}x"])
+    return rows
+
+
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(prog="python -m harmonia.course bench distributed", description=DESCRIPTION)
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--taus", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--tree", action="store_true", help="add 4-process rows: flat EASGD against EASGD-Tree")
     args = parser.parse_args(argv)
     rows = []
     for tau in args.taus:
@@ -54,4 +85,8 @@ def main(argv: list[str] | None = None) -> str:
         sec = time.perf_counter() - start
         rate = 2 * args.rounds / sec
         rows.append(["simulation (1 process)", "2 workers", tau, sec, rate, rate * args.batch, f"{rate / base:.2f}x"])
-    return format_table(["engine", "processes", "tau", "seconds", "worker steps/s", "samples/s", "vs 1 process"], rows)
+    table = format_table(["engine", "processes", "tau", "seconds", "worker steps/s", "samples/s", "vs 1 process"], rows)
+    if args.tree:
+        table += "\n\n" + format_table(["engine (4 processes)", "leaves", "taus", "root messages/round", "seconds",
+                                         "worker steps/s", "vs flat"], tree_rows(args.rounds, args.hidden, args.batch))
+    return table
