@@ -37,6 +37,7 @@ from harmonia.distributed.analysis import (
     DoubleWell,
     double_well_easgd,
     easgd_mean_matrix,
+    easgd_moment_samples,
     easgd_moment_system,
     easgd_moments,
     easgd_sync_center_var,
@@ -419,6 +420,14 @@ def test_easgd_moments_estimator():
     torch.testing.assert_close(easgd_moments(W, c), expected, rtol=1e-14, atol=1e-15)
     one = easgd_moments(W[:1], c)
     assert float(one[1]) == 0.0 and math.isclose(float(one[0]), float(W[0].square().mean()), rel_tol=1e-14)
+    # per-chain samples: column k uses chain k only, and their mean is the estimator
+    per = easgd_moment_samples(W, c)
+    assert per.shape == (4, 7)
+    pair_k = torch.stack(pairs).mean(dim=0)
+    torch.testing.assert_close(per, torch.stack([W.square().mean(0), pair_k, (W * c).mean(0), c.square()]),
+                               rtol=1e-14, atol=1e-15)
+    torch.testing.assert_close(per.mean(dim=1), easgd_moments(W, c), rtol=1e-14, atol=0)
+    assert bool((easgd_moment_samples(W[:1], c)[1] == 0).all())
 
 
 @pytest.mark.parametrize("b", [1, 4])

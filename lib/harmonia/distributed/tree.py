@@ -228,8 +228,9 @@ def run_easgd_tree(objective, x0: torch.Tensor, tree: Tree, eta: float, rounds: 
         edges = tree.edges(level)
         if edges:
             c, q = (torch.tensor(v, device=x0.device) for v in zip(*edges))
-            a = torch.tensor([rates[k] for k in c.tolist()], dtype=x0.dtype, device=x0.device)[:, None]
-            plan.append((periods[level], edges, c, q, a))
+            a_list = [rates[k] for k, _ in edges]
+            a = torch.tensor(a_list, dtype=x0.dtype, device=x0.device)[:, None]
+            plan.append((periods[level], edges, c, q, a, a_list))
     objective.reset()
     leaves = torch.tensor(tree.leaves, device=x0.device)
     N = x0.expand(len(tree), -1).clone()
@@ -242,7 +243,7 @@ def run_easgd_tree(objective, x0: torch.Tensor, tree: Tree, eta: float, rounds: 
     for t in range(rounds):
         X = N[leaves]
         G = objective.grad(X + momentum * V if momentum else X, workers)
-        for tau, edges, c, q, a in plan:
+        for tau, edges, c, q, a, a_list in plan:
             if t % tau:
                 continue
             if order == "jacobi":
@@ -250,7 +251,7 @@ def run_easgd_tree(objective, x0: torch.Tensor, tree: Tree, eta: float, rounds: 
                 N[c] -= D
                 N.index_add_(0, q, D)
             else:
-                for (ci, qi), ai in zip(edges, a[:, 0].tolist()):
+                for (ci, qi), ai in zip(edges, a_list):
                     N[ci], N[qi], _ = elastic_exchange(N[ci], N[qi], ai)
             for _, qi in edges:
                 msgs[qi] += 1

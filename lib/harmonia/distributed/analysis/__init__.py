@@ -12,6 +12,7 @@ Used in: chapters 02-03.
 
 from harmonia.distributed.analysis.moments import (
     easgd_mean_matrix,
+    easgd_moment_samples,
     easgd_moment_system,
     easgd_moments,
     heavy_ball_mean_matrix,
@@ -54,7 +55,7 @@ __all__ = [
     "easgd_sync_map", "easgd_sync_stable", "easgd_sync_roots", "easgd_sync_center_var",
     "lyapunov_var", "easgd_large_p_var", "minibatch_sgd_var",
     "sgd_moment_step", "sgd_optimum", "heavy_ball_mean_matrix", "heavy_ball_var", "heavy_ball_moment_system",
-    "heavy_ball_tuned", "easgd_mean_matrix", "easgd_moment_system", "easgd_moments", "stationary_moments",
+    "heavy_ball_tuned", "easgd_mean_matrix", "easgd_moment_system", "easgd_moment_samples", "easgd_moments", "stationary_moments",
     "optimal_step", "stable_steps", "iterations_to_shrink",
     "heavy_ball_run", "elastic_pair_run",
     "DoubleWell", "split_equilibrium", "trap_threshold", "split_hessian", "split_schur", "double_well_easgd",

@@ -35,7 +35,7 @@ from harmonia.distributed.analysis.stability import spectral_radius
 
 __all__ = [
     "sgd_moment_step", "sgd_optimum", "heavy_ball_mean_matrix", "heavy_ball_var", "heavy_ball_moment_system",
-    "heavy_ball_tuned", "easgd_mean_matrix", "easgd_moment_system", "easgd_moments", "stationary_moments",
+    "heavy_ball_tuned", "easgd_mean_matrix", "easgd_moment_system", "easgd_moment_samples", "easgd_moments", "stationary_moments",
     "optimal_step", "stable_steps", "iterations_to_shrink",
 ]
 
@@ -168,19 +168,21 @@ def easgd_moment_system(p: int, eta: float, alpha: float, h: float = 1.0, var_m:
     return M, torch.tensor([eta * eta * s2 / b, 0.0, 0.0, 0.0], dtype=F64)
 
 
-def easgd_moments(workers: torch.Tensor, center: torch.Tensor) -> torch.Tensor:
-    """Empirical :math:`(A,B,C,D)` from independent chains: ``workers`` (p, n), ``center`` (n,) -> (4,).
+def easgd_moment_samples(workers: torch.Tensor, center: torch.Tensor) -> torch.Tensor:
+    """Per-chain :math:`(A,B,C,D)` from independent chains: ``workers`` (p, n), ``center`` (n,) -> (4, n).
 
-    Each of the ``n`` coordinates is one chain; :math:`B` averages over the ordered pairs :math:`i\\ne j`
-    (0 when ``p = 1``).
+    Each of the ``n`` coordinates is one chain; :math:`A` and :math:`C` average over the workers, :math:`B` over
+    the ordered pairs :math:`i\\ne j` (0 when ``p = 1``). Their spread across chains gives standard errors.
     """
     p = workers.shape[0]
-    A = workers.square().mean()
-    total = workers.sum(dim=0)
-    B = ((total.square() - workers.square().sum(dim=0)).mean() / (p * (p - 1))) if p > 1 else torch.zeros((), dtype=workers.dtype)
-    C = (workers * center).mean()
-    D = center.square().mean()
-    return torch.stack([A, B, C, D])
+    sq = workers.square()
+    B = (workers.sum(dim=0).square() - sq.sum(dim=0)) / (p * (p - 1)) if p > 1 else torch.zeros_like(center)
+    return torch.stack([sq.mean(dim=0), B, (workers * center).mean(dim=0), center.square()])
+
+
+def easgd_moments(workers: torch.Tensor, center: torch.Tensor) -> torch.Tensor:
+    """Empirical :math:`(A,B,C,D)`: the mean over chains of :func:`easgd_moment_samples`, shape (4,)."""
+    return easgd_moment_samples(workers, center).mean(dim=1)
 
 
 def stationary_moments(M: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
