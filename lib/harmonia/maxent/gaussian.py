@@ -300,7 +300,12 @@ def gaussian_maxent_spectrum(x: torch.Tensor, J: int, L: int, delta: int = 2, *,
       truncated SVD if QR gives a poor direction): its condition number is the square root of the
       Hessian's, which matters for red spectra (:math:`\\hat P^2` spans twenty decades and the normal
       equations lose the directions that set the high-frequency tail);
-    - *line search*: Armijo backtracking (halving) that keeps :math:`F^\\top\\beta>0`;
+    - *line search*: Armijo backtracking (halving) that keeps :math:`F^\\top\\beta>0`. The dual is
+      evaluated as :math:`\\sum_\\omega\\big(-\\frac12\\log A+\\frac12\\bar PA\\big)` with
+      :math:`A=F^\\top\\beta` (so :math:`\\beta\\cdot Y=\\sum\\bar PA`: positive terms, no cancellation
+      between large coefficients of nearly dependent rows), and a step's change of :math:`g` as a sum of
+      per-frequency differences (``log1p``), so that the last Newton steps, whose decrease is far below
+      the rounding of :math:`g`, are judged the same on every CPU;
     - *stop* when the residual (``tol``) is reached; it is recomputed at the end with the raw rows of
       :func:`maxent_constraints` on the full grid.
 
@@ -519,17 +524,26 @@ def _lstsq(B: torch.Tensor, c: torch.Tensor, rcond: float = 1e-13, svd: bool = F
     return s_col * (Vh.T @ (inv * (U.T @ c)))
 
 
-def _backtrack(dual: Any, g: float, gamma: torch.Tensor, A: torch.Tensor, d: torch.Tensor, Gd: torch.Tensor,
-               slope: float, rounding: float) -> tuple[float, torch.Tensor, float] | None:
+def _backtrack(w: torch.Tensor, Pb: torch.Tensor, A: torch.Tensor, Gd: torch.Tensor, slope: float,
+               rounding: float) -> tuple[float, torch.Tensor, float] | None:
     """Armijo backtracking (halving) from the full step, keeping :math:`A>0`; ``None`` if 60 halvings
-    fail. A decrease below the rounding level of :math:`g` is accepted if :math:`g` does not grow."""
+    fail. Returns ``(t, A + t Gd, change of g)``.
+
+    The change of the dual is computed as a difference, term by term,
+
+    .. math:: g(A+t\\,Gd)-g(A)=\\sum_\\omega w\\Big(-\\tfrac12\\log\\big(1+t\\,Gd/A\\big)+\\tfrac t2\\bar P\\,Gd\\Big),
+
+    not as :math:`g(A+tGd)-g(A)` of two values of size :math:`|g|`: near the optimum the decrease is far
+    below the rounding of :math:`g` itself, and comparing two rounded values of :math:`g` stalls the
+    search on some CPUs and not others. A decrease below ``rounding`` is accepted if :math:`g` does not
+    grow by more than it."""
     t = 1.0
     for _ in range(60):
-        A_new = A + t * Gd
-        if bool((A_new > 0).all()):
-            g_new = dual(gamma + t * d, A_new)
-            if g_new <= g + 1e-4 * t * slope or (-slope * t < rounding and g_new <= g + rounding):
-                return t, A_new, g_new
+        ratio = t * Gd / A
+        if bool((ratio > -1).all()):
+            dg = float((w * (-0.5 * torch.log1p(ratio) + 0.5 * t * Pb * Gd)).sum())
+            if dg <= 1e-4 * t * slope or (-slope * t < rounding and dg <= rounding):
+                return t, A + t * Gd, dg
         t *= 0.5
     return None
 
@@ -544,20 +558,21 @@ def _damped_newton(basis: _RowSpace, F: torch.Tensor, w: torch.Tensor, Pb: torch
     form, the least-squares problem :math:`\\min_d\\|\\sqrt w\\,P\\,(G^\\top d)-\\sqrt w\\,(1-\\bar PA)\\|`, whose
     condition number is the square root of the Hessian's: for red spectra, whose :math:`P^2` spans
     twenty decades, the normal equations lose the directions that set the high-frequency tail.
-    Backtracking (Armijo, halving) keeps :math:`A>0`. The residual is that of the original rows ``F``."""
+    Backtracking (Armijo, halving, :func:`_backtrack`) keeps :math:`A>0`; :math:`g` is evaluated from
+    :math:`A` alone, :math:`\\gamma\\cdot Y_G=\\sum w\\bar PA`. The residual is that of the original rows ``F``."""
     G = basis.G
     sw = torch.sqrt(w)
-    YG = G @ (w * Pb)
     n_pix = float(w.sum())
     A = gamma @ G
 
-    def dual(gm: torch.Tensor, a: torch.Tensor) -> float:
-        return float(-0.5 * (w * torch.log(a)).sum() + 0.5 * (gm @ YG))
+    def dual(a: torch.Tensor) -> float:
+        # gamma . Y_G = sum w Pb A: every term positive, no cancellation between large coefficients
+        return float((w * (-0.5 * torch.log(a) + 0.5 * Pb * a)).sum())
 
     def resid(a: torch.Tensor) -> float:
         return float(((F @ (w / a) - Y) / tol_scale).abs().max())
 
-    g, res = dual(gamma, A), resid(A)
+    g, res = dual(A), resid(A)
     hist: dict[str, Any] = {"dual": [g], "residual": [res], "step": [], "n_iter": 0}
     while res >= tol and hist["n_iter"] < max_iter:
         P = 1.0 / A
@@ -567,14 +582,15 @@ def _damped_newton(basis: _RowSpace, F: torch.Tensor, w: torch.Tensor, Pb: torch
             d = _lstsq(B, c, svd=svd)
             Gd = d @ G
             slope = 0.5 * float((w * (Pb - P)) @ Gd)  # directional derivative of g along d
-            step = _backtrack(dual, g, gamma, A, d, Gd, slope, 1e-12 * (abs(g) + n_pix)) if slope < 0 else None
+            step = _backtrack(w, Pb, A, Gd, slope, 1e-13 * n_pix) if slope < 0 else None
             if step is not None and (best is None or step[2] < best[2]):
                 best = (*step, d)
             if best is not None and best[0] >= 1e-3:
                 break
         if best is None:
             break  # no acceptable step: rounding level reached
-        t, A, g, d = best
+        t, A, _, d = best
+        g = dual(A)
         gamma = gamma + t * d
         res = resid(A)
         hist["n_iter"] += 1
