@@ -172,11 +172,20 @@ def _with_output(output, source="print(1)"):
         (new_output("display_data", data={"image/svg+xml": "<svg/>", "text/plain": "<Figure>"}), "SVG figure"),
         (new_output("stream", name="stdout", text="tensor([1., 2.])\n"), "raw tensor"),
         (new_output("stream", name="stdout", text="<object at 0x7f00aa>\n"), "memory address"),
+        (new_output("stream", name="stdout", text="max difference 2.7e-15 — PASS\n"), "rounding level"),
+        (new_output("stream", name="stdout", text="errors 1.0e-02, 3e-16\n"), "prints 3e-16"),
     ],
 )
 def test_hygiene_catches_outputs(tmp_path, output, expected):
     problems = nbt.hygiene_problems(_write(tmp_path, _with_output(output)))
     assert any(expected in p for p in problems), problems
+
+
+@pytest.mark.parametrize("text", ["max difference < 1e-12 — PASS", "bound <= 1e-15", "< 1e-16", "ratio 2.3e-10",
+                                  "error 1e-12", "lr 3e-4, 12e-15x"])
+def test_hygiene_accepts_bounds_and_values_above_rounding_level(tmp_path, text):
+    problems = nbt.hygiene_problems(_write(tmp_path, _with_output(new_output("stream", name="stdout", text=text + "\n"))))
+    assert not any("rounding level" in p for p in problems), problems
 
 
 def test_hygiene_catches_solution_markers_outside_exercise_cells(tmp_path):
@@ -261,3 +270,34 @@ def test_timings_plugin_adds_up_cells_per_notebook(tmp_path):
     assert data == {"chapters/00_a.ipynb": 3.5, "chapters/01_b.ipynb": 95.0, "chapters/02_c.ipynb": 1.0}
     plugin._SECONDS.clear()
     plugin._FAILED.clear()
+
+
+def test_timings_plugin_under_the_portable_pass_enforces_no_budget(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from harmonia.course import pytest_timings as plugin
+
+    monkeypatch.setenv("HARMONIA_PORTABLE", "1")
+    plugin._SECONDS.clear()
+    plugin._FAILED.clear()
+    plugin.pytest_runtest_logreport(SimpleNamespace(nodeid="chapters/01_b.ipynb::Cell 0", duration=120.0, failed=False))
+    lines: list[str] = []
+    reporter = SimpleNamespace(section=lambda title: lines.append(title), write_line=lines.append)
+    plugin.pytest_terminal_summary(reporter, 0, SimpleNamespace(rootpath=tmp_path))
+    text = "\n".join(lines)
+    assert "no budget" in text and "120.0 s" in text and "over budget" not in text
+    assert json.loads((tmp_path / "build" / "nbval-timings-portable.json").read_text()) == {"chapters/01_b.ipynb": 120.0}
+    assert not (tmp_path / "build" / "nbval-timings.json").exists()  # make test's timings are left alone
+    plugin._SECONDS.clear()
+
+
+def test_below_prints_rounding_level_values_as_their_bound():
+    from harmonia.course.report import below
+
+    assert below(2.7e-15, 1e-12) == "< 1e-12"
+    assert below(0.0, 1e-12) == "< 1e-12"
+    assert below(3.4e-9, 1e-12) == "3.4e-09"  # a failing check shows its value
+    assert below(float("nan"), 1e-12) == "nan"
+    assert below(1e-12, 1e-12) == "1.0e-12"  # the bound itself is not below it
+    with pytest.raises(ValueError, match="^bound: expected a positive tolerance"):
+        below(1.0, 0.0)

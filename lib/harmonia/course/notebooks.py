@@ -9,7 +9,9 @@ Conventions they enforce (see ``shared/NOTEBOOKS.md`` and ``DESIGN.md`` section 
 - an exercise cell holds a function whose body has ``### BEGIN SOLUTION`` / ``### END SOLUTION``
   around the answer, and the next code cell is exactly ``name = check("NN.k", name)``;
 - ``# NBVAL_IGNORE_OUTPUT`` only on widget and timing cells; stored outputs are complete, counted
-  1..N, carry no saved widget state and no stderr; every figure is shown with ``show(fig, alt=...)``.
+  1..N, carry no saved widget state and no stderr; every figure is shown with ``show(fig, alt=...)``;
+- no stored output prints a number at float64 rounding level (``2.7e-15``): it is printed as the bound
+  it satisfies (``< 1e-12``), since its digits change with the CPU's kernels.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ _WIDGET_CELL = re.compile(r"\bwidgets\.|\binteractive(_figure)?\(|\binteract\(")
 _TIMING_CELL = re.compile(r"\btime_\w+\(|perf_counter|%%?timeit|%%?time\b|\bbenchmark|\btiming")
 _NETWORK = re.compile(r"https?://|\burllib\b|\brequests\b|\burlopen\b|\bwget\b|\bcurl\b|\bsocket\b|pip install")
 _MARKER_LIKE = re.compile(r"#\s*NBVAL\S*[^\n]*")
+# a number printed at float64 rounding level (exponent -13 or below), unless it is a bound ("< 1e-13")
+_ROUNDING_LEVEL = re.compile(r"(?<![<\d.])(?<!< )(?<!<= )\b\d(\.\d+)?e-(1[3-9]|[2-9]\d|\d{3})\b")
 
 
 class NotebookError(RuntimeError):
@@ -386,6 +390,10 @@ def hygiene_problems(path: str | Path) -> list[str]:
             text = "".join(data.get("text/plain", "")) + "".join(out.get("text", ""))
             if re.search(r"tensor\(|device='|at 0x[0-9a-f]+", text):
                 problems.append(f"{where}: prints a raw tensor or a memory address; print formatted numbers")
+            rounding = _ROUNDING_LEVEL.search(text)
+            if rounding:
+                problems.append(f"{where}: prints {rounding.group(0)}, a value at rounding level whose digits change "
+                                "with the CPU; print the bound it satisfies (harmonia.course.report.below)")
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code" and re.search(r"(BEGIN|END) SOLUTION", _source(cell)):
             problems.append(f"{cell.cell_type} cell {i}: mentions a solution marker; nbgrader would treat it as one")

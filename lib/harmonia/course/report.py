@@ -1,14 +1,16 @@
-"""The "paper vs. this notebook" table every chapter ends with.
+"""The "paper vs. this notebook" table every chapter ends with, and how to print a number in it.
 
 Each row is a :class:`Claim`: what the paper (or the theory) states, what the notebook computed,
 the tolerance of the comparison, and PASS/FAIL computed from them -- never typed in by hand.
+:func:`below` prints a difference that should be at rounding level as a bound (``"< 1e-12"``), so
+that a stored output does not depend on the CPU's rounding.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Claim", "claims_table"]
+__all__ = ["Claim", "claims_table", "below"]
 
 
 @dataclass(frozen=True)
@@ -53,3 +55,28 @@ def claims_table(claims: list[Claim]) -> str:
     n_pass = sum(c.passed for c in claims)
     lines.append(f"{n_pass} of {len(claims)} claims reproduced.")
     return "\n".join(line.rstrip() for line in lines)
+
+
+def below(value: float, bound: float) -> str:
+    """``"< 1e-12"`` when ``value < bound``, else the value itself (``"3.4e-09"``).
+
+    For differences that are exact in theory and at rounding level in practice (two implementations
+    of one formula, an identity): their digits change with the CPU's kernels and thread count, so a
+    stored notebook prints the bound they satisfy, and the value only when the check fails.
+
+    Parameters
+    ----------
+    value : float
+        The measured difference (NaN counts as failing).
+    bound : float > 0
+        The tolerance, printed with one significant digit.
+
+    Examples
+    --------
+    >>> below(2.7e-15, 1e-12), below(3.4e-9, 1e-12)
+    ('< 1e-12', '3.4e-09')
+    """
+    if not bound > 0:
+        raise ValueError(f"bound: expected a positive tolerance, got {bound!r}")
+    value = float(value)
+    return f"< {bound:.0e}" if value < bound else f"{value:.1e}"
