@@ -81,6 +81,7 @@ def test_recover_2d_and_explorer_widget():
         for moments in demo.EXPLORER_MOMENTS:
             plt.close(demo.plot_recovery_explorer(rec1, rec2, signal, moments))
     plt.close(demo.plot_recovery_2d(img, rec2))
+    plt.close(demo.plot_psnr_by_seed(rec2))
     with pytest.raises(ValueError, match="moments"):
         demo.plot_recovery_explorer(rec1, rec2, "staircase", "all of them")
     with pytest.raises(ValueError, match="signal"):
@@ -118,3 +119,15 @@ def test_transposition_moves_the_peak():
         demo.plot_transposition(2, 1, "chirp")
     with pytest.raises(ValueError, match="j"):
         demo.plot_transposition(2, 9)
+
+
+def test_compare_seeds_pairs_runs_by_seed():
+    def rec(errors):
+        t = torch.zeros(4, 4)
+        return demo.Recovery(t, t, list(errors), [0.0] * len(errors))
+
+    out = demo.compare_seeds(rec([20.0, 18.0, 25.0, 14.0]), rec([22.0, 17.0, 26.0, 24.0]))
+    assert out == {"wins": 3, "n": 4, "median_gain": 1.5}  # gains -1, 1, 2, 10
+    assert demo.compare_seeds(rec([1.0, 2.0, 3.0]), rec([1.0, 5.0, 0.0]))["median_gain"] == 0.0
+    with pytest.raises(ValueError, match="^after: expected as many runs"):
+        demo.compare_seeds(rec([1.0, 2.0]), rec([1.0]))

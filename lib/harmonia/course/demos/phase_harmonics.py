@@ -238,6 +238,34 @@ def recover_2d(x0: torch.Tensor, dj: int, *, J: int = 4, L: int = 4, seeds: tupl
     return Recovery(x0, best, psnrs, losses, histories, op.index.count_real("zhang-mallat"))
 
 
+def compare_seeds(before: Recovery, after: Recovery) -> dict[str, float]:
+    """Paired comparison of two recoveries run from the same seeds (2D: PSNR, higher is better).
+
+    A single L-BFGS run lands in one of several basins, and which one can change with the CPU's
+    rounding; the seed-by-seed comparison and the median are what stays put. Returns ``wins`` (seeds
+    on which ``after`` is higher), ``n`` (seeds), ``median_gain`` (median of ``after - before``, dB)."""
+    if len(before.errors) != len(after.errors) or not before.errors:
+        raise ValueError(f"after: expected as many runs as before ({len(before.errors)}), got {len(after.errors)}")
+    gains = sorted(b - a for a, b in zip(before.errors, after.errors))
+    n = len(gains)
+    median = gains[n // 2] if n % 2 else 0.5 * (gains[n // 2 - 1] + gains[n // 2])
+    return {"wins": sum(g > 0 for g in gains), "n": n, "median_gain": median}
+
+
+def plot_psnr_by_seed(results: dict[int, Recovery]) -> plt.Figure:
+    """PSNR of every run against the number of scale interactions, one line per seed."""
+    djs = sorted(results)
+    runs = np.array([results[dj].errors for dj in djs])  # (n_dj, n_seeds)
+    fig, ax = plt.subplots(figsize=(4.6, 3.2))
+    for s in range(runs.shape[1]):
+        ax.plot(djs, runs[:, s], marker="o", lw=1, alpha=0.7, label=f"seed {s}")
+    ax.plot(djs, np.median(runs, axis=1), color="k", lw=2.5, label="median")
+    ax.set(xticks=djs, xlabel="scale interactions Δj", ylabel="PSNR after alignment (dB)",
+           title="Every run, paired by seed")
+    ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
 def plot_recovery_1d(results: dict[str, Recovery], title: str) -> plt.Figure:
     """Target and best aligned recoveries (one panel per moment set)."""
     from harmonia.metrics import align_circular
