@@ -8,6 +8,9 @@ nbgrader NOTEBOOK...    write an nbgrader source notebook under build/nbgrader/s
 timings [NOTEBOOK...]   execute and time chapters against their 90 s budget (--last: read the last test run;
                         --record: store the measured times in chapters/manifest.toml)
 hygiene [NOTEBOOK...]   list every rule a stored chapter breaks
+portable [NOTEBOOK...]  strict nbval as on another CPU (torch's portable kernels, one thread; no time budget);
+                        --changed: only chapters whose fingerprint differs from chapters/portable.toml;
+                        --record: after a pass, store the fingerprints of the chapters that ran
 readme [--check]        regenerate (or check) the README's chapter table from the manifest
 bench NAME | --list      run a benchmark (prints a table, writes build/bench/NAME.txt)
 lab                     start JupyterLab on chapter 00 (no browser without a display; prints the URL)
@@ -143,6 +146,33 @@ def cmd_hygiene(ns: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_portable(ns: argparse.Namespace) -> int:
+    from harmonia.course import portable
+
+    root = _root()
+    paths = [p.resolve() for p in _chapter_paths(ns.notebooks)]
+    if ns.changed:
+        stale = portable.stale_chapters(paths, root)
+        skipped = len(paths) - len(stale)
+        paths = [p for p in paths if p.name in stale]
+        print(f"portable pass: {skipped} chapter(s) match their recorded fingerprint; "
+              f"{len(paths)} to run{': ' + ', '.join(p.name for p in paths) if paths else ''}", flush=True)
+        if not paths:
+            return 0
+    fingerprints = {p.name: portable.chapter_fingerprint(p, root) for p in paths}
+    env = {**os.environ, **nbtools.NOTEBOOK_ENV, **portable.PORTABLE_ENV}
+    cmd = [sys.executable, "-m", "pytest", "-c", "pyproject.toml", *[str(p.relative_to(root) if p.is_relative_to(root) else p) for p in paths], "--nbval", "--nbval-current-env",
+           "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "-p", "no:cacheprovider"]
+    print("portable pass: " + " ".join(f"{k}={v}" for k, v in portable.PORTABLE_ENV.items()) + " (no time budget)", flush=True)
+    rc = subprocess.call(cmd, cwd=root, env=env)
+    if rc == 0 and ns.record:
+        if {p.name: portable.chapter_fingerprint(p, root) for p in paths} != fingerprints:
+            print("error: --record: a chapter or library file changed during the run; run it again", file=sys.stderr)
+            return 1
+        print(f"recorded {len(fingerprints)} fingerprint(s) in {portable.write_record(root, fingerprints)}")
+    return rc
+
+
 def cmd_readme(ns: argparse.Namespace) -> int:
     readme = _root() / "README.md"
     chapters = load_manifest()
@@ -235,6 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("hygiene", help="check stored chapters against the notebook rules")
     p.add_argument("notebooks", nargs="*", help="default: every ready chapter")
     p.set_defaults(func=cmd_hygiene)
+    p = sub.add_parser("portable", help="strict nbval as on another CPU (portable kernels, one thread)")
+    p.add_argument("notebooks", nargs="*", help="default: every ready chapter")
+    p.add_argument("--changed", action="store_true", help="only chapters whose fingerprint differs from the record")
+    p.add_argument("--record", action="store_true", help="after a pass, record the fingerprints of the chapters run")
+    p.set_defaults(func=cmd_portable)
     p = sub.add_parser("readme", help="regenerate the README's chapter table from the manifest")
     p.add_argument("--check", action="store_true", help="only check; exit 1 when out of date")
     p.set_defaults(func=cmd_readme)
