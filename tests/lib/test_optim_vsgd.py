@@ -609,6 +609,18 @@ def test_optimizer_bad_arguments(kwargs, name):
         VSGD(model.parameters(), **kwargs)
 
 
+def test_optimizer_refuses_a_second_parameter_group():
+    """Per-group options would be silently ignored (the statistics span every parameter): refused by name."""
+    model = mlp(5, (4,), 3, dtype=F64)
+    first, *rest = list(model.parameters())
+    with pytest.raises(ValueError, match="^params: expected one parameter group for VSGD.*'variant'"):
+        VSGD([{"params": [first]}, {"params": rest, "variant": "g"}])
+    opt = VSGD([{"params": list(model.parameters())}])  # one explicit group is fine
+    with pytest.raises(ValueError, match="^params: expected one parameter group"):
+        opt.add_param_group({"params": [torch.zeros(2, requires_grad=True)]})
+    assert len(opt.param_groups) == 1
+
+
 def test_optimizer_bad_closures():
     model = mlp(5, (4,), 3, dtype=F64)
     xs, ys = _mlp_data(1)

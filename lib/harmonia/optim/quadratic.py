@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from harmonia.config import check_positive, check_tensor, make_generator
-from harmonia.optim.vsgd import _step, block_index, vsgd_init
+from harmonia.optim.vsgd import block_index, vsgd_init, vsgd_update
 
 __all__ = ["NoisyQuadratic", "jumping_optima", "QuadraticRun", "run_sgd", "run_vsgd",
            "constant", "inv_t", "greedy_oracle", "optimal_schedule"]
@@ -216,7 +216,7 @@ def run_vsgd(problem: NoisyQuadratic, theta0: torch.Tensor | float, steps: int, 
     for t in range(steps):
         s = star(t)
         g, g2, h = draw(theta, s)
-        state, lr = _step(state, g, g2, h, n, blocks, None if blocks is None else 1, eps, None)
+        state, lr = vsgd_update(state, g, g2, h, n, blocks, None if blocks is None else 1, eps, None)
         theta = theta - lr * g
         lrs.append(lr)
         thetas.append(theta)

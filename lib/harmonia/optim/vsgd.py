@@ -238,12 +238,13 @@ def vsgd_step(
         if blocks is not None:
             raise ValueError("outlier_sigma: expected None for the block variants, got a value (vSGD-l only)")
         check_positive(outlier_sigma, "outlier_sigma")
-    return _step(state, g, g2, h, n, blocks, nb, eps, outlier_sigma)
+    return vsgd_update(state, g, g2, h, n, blocks, nb, eps, outlier_sigma)
 
 
-def _step(state: VSGDState, g: torch.Tensor, g2: torch.Tensor, h: torch.Tensor, n: int, blocks: torch.Tensor | None,
-          nb: int | None, eps: float, outlier_sigma: float | None) -> tuple[VSGDState, torch.Tensor]:
-    """:func:`vsgd_step` without the argument checks (the optimizer validates once)."""
+def vsgd_update(state: VSGDState, g: torch.Tensor, g2: torch.Tensor, h: torch.Tensor, n: int,
+                blocks: torch.Tensor | None, nb: int | None, eps: float, outlier_sigma: float | None) -> tuple[VSGDState, torch.Tensor]:
+    """:func:`vsgd_step` without the argument checks: the update shared by :class:`VSGD` and the
+    noisy-quadratic runners of :mod:`harmonia.optim.quadratic`, which validate once per run."""
     tau = state.tau
     if outlier_sigma is not None:
         spread = ((state.vbar - state.gbar.square()).clamp_min(0) / n).sqrt()
@@ -346,6 +347,16 @@ class VSGD(torch.optim.Optimizer):
         super().__init__(params, defaults)
         # the flat statistics of the last update; state[p] holds views of them (read them, don't assign)
         self._flat_state: VSGDState | None = None
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Refuses a second group: vSGD's statistics, blocks and rates span every parameter together
+        (the closure returns one :class:`~harmonia.nn.BatchStats` for all of them), so per-group options
+        would be silently ignored. Pass one group, or one :class:`VSGD` per group."""
+        if self.param_groups:
+            raise ValueError(f"params: expected one parameter group for VSGD (its statistics span all parameters "
+                             f"together), got a second group with options {sorted(k for k in param_group if k != 'params')}; "
+                             "use one VSGD per group")
+        super().add_param_group(param_group)
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Load a state saved by :meth:`state_dict` (the flat statistics are rebuilt from it)."""
@@ -471,9 +482,10 @@ class VSGD(torch.optim.Optimizer):
 
         state = self._load(params, blocks)
         nb = None if blocks is None else int(self._block_cache[2].numel())
-        state, lr = _step(state, g, g2, h, stats.n, blocks, nb, cfg["eps"], cfg["outlier_sigma"])
+        state, lr = vsgd_update(state, g, g2, h, stats.n, blocks, nb, cfg["eps"], cfg["outlier_sigma"])
         with torch.no_grad():
-            torch._foreach_sub_(params, self._unflat(lr * g, params))
+            for p, update in zip(params, self._unflat(lr * g, params)):
+                p.sub_(update)
         self._store(state, params, blocks, lr=lr)
         return loss
 
