@@ -34,6 +34,7 @@ __all__ = [
     "check_tensor",
     "check_in",
     "check_positive",
+    "check_int",
 ]
 
 MODES = ("fast", "full")
@@ -306,6 +307,20 @@ def check_in(value: object, name: str, allowed: Sequence[object]) -> object:
     if value not in allowed:
         raise ValueError(f"{name}: expected one of {tuple(allowed)!r}, got {value!r}")
     return value
+
+
+def check_int(value: object, name: str, minimum: int = 1) -> int:
+    """Check that ``value`` is an int (not a bool) with ``value >= minimum`` (``minimum >= 0``).
+
+    Returns it as ``int``; a non-int raises ``TypeError`` and a too-small int ``ValueError``, both
+    naming ``name`` (e.g. ``"M: expected an int >= 2, got 1"``).
+    """
+    if not isinstance(minimum, int) or minimum < 0:
+        raise ValueError(f"minimum: expected an int >= 0, got {minimum!r}")
+    v = int(check_positive(value, name, integer=True, allow_zero=minimum == 0))
+    if v < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
+    return v
 
 
 def check_positive(value: object, name: str, *, integer: bool = False, allow_zero: bool = False) -> float | int:

@@ -401,3 +401,21 @@ def test_check_positive_int_too_large_for_float():
     with pytest.raises(ValueError, match=r"^x: expected a positive number that fits a float, got 1000"):
         check_positive(10**400, "x")
     assert math.isfinite(check_positive(10**300, "x"))
+
+
+def test_check_int_names_the_argument_and_honours_its_minimum():
+    from harmonia.config import check_int
+
+    assert check_int(3, "M", 2) == 3 and check_int(0, "j", 0) == 0 and check_int(np.int64(5), "L") == 5
+    with pytest.raises(ValueError, match=r"^M: expected an int >= 2, got 1$"):
+        check_int(1, "M", 2)
+    with pytest.raises(ValueError, match="^L: expected a positive int, got 0"):
+        check_int(0, "L")
+    with pytest.raises(ValueError, match="^j: expected a non-negative int, got -1"):
+        check_int(-1, "j", 0)
+    with pytest.raises(TypeError, match="^N: expected a positive int"):
+        check_int(16.0, "N", 2)
+    with pytest.raises(TypeError, match="^N: expected a positive int"):
+        check_int(True, "N")
+    with pytest.raises(ValueError, match="^minimum: expected an int >= 0"):
+        check_int(3, "M", -1)

@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from harmonia.config import check_in, check_positive
+from harmonia.config import check_in, check_int, check_positive
 from harmonia.fourier import fftfreq_grid
 
 __all__ = [
@@ -47,13 +47,6 @@ XI0 = 0.85 * math.pi
 
 _F64 = torch.float64
 _DTYPES = (torch.float32, torch.float64)
-
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    v = int(check_positive(value, name, integer=True, allow_zero=minimum == 0))
-    if v < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
-    return v
 
 
 def _check_xi0(xi0: object) -> float:
@@ -76,7 +69,7 @@ def bump_constant(L: int) -> float:
 
     ``L`` is an int >= 1; returns a float (:math:`c_4=0.69335`, :math:`c_8=0.59883`).
     """
-    L = _check_int(L, "L", 1)
+    L = check_int(L, "L", 1)
     # in logarithms, so that large L does not overflow a float
     log_c = (L - 1) * math.log(2) + math.lgamma(L) - math.log(1.29) - 0.5 * (math.log(L) + math.lgamma(2 * L - 1))
     return math.exp(log_c)
@@ -132,8 +125,8 @@ def bump_steerable_2d_hat(M: int, N: int, j: int, theta: float, L: int, xi0: flo
     (M, N) real tensor
         :math:`\\hat\\psi_{j,\\theta}` in FFT order (entry ``[0, 0]`` is :math:`\\omega=0`).
     """
-    M, N = _check_int(M, "M", 2), _check_int(N, "N", 2)
-    j, L = _check_int(j, "j", 0), _check_int(L, "L", 1)
+    M, N = check_int(M, "M", 2), check_int(N, "N", 2)
+    j, L = check_int(j, "j", 0), check_int(L, "L", 1)
     if isinstance(theta, bool) or not isinstance(theta, (int, float)):
         raise TypeError(f"theta: expected a finite number (radians), got {type(theta).__name__} {theta!r}")
     if not math.isfinite(theta):
@@ -151,7 +144,7 @@ def lowpass_sigma(J: int, xi0: float = XI0) -> float:
 
     Parameters: ``J`` int >= 1, ``xi0`` float in (0, pi]. Returns a float.
     """
-    J, xi0 = _check_int(J, "J", 1), _check_xi0(xi0)
+    J, xi0 = check_int(J, "J", 1), _check_xi0(xi0)
     return 2 ** (J - 1) / (0.702 * math.sqrt(2) * 2**-0.55 * xi0)
 
 
@@ -185,7 +178,7 @@ def gaussian_2d_hat(M: int, N: int, sigma: float, *, dtype: torch.dtype = _F64,
         :math:`\\hat\\phi` in FFT order, even (:math:`\\hat\\phi(-\\omega)=\\hat\\phi(\\omega)`),
         :math:`\\hat\\phi(0)=1`.
     """
-    M, N = _check_int(M, "M", 2), _check_int(N, "N", 2)
+    M, N = check_int(M, "M", 2), check_int(N, "N", 2)
     sigma = float(check_positive(sigma, "sigma"))
     dev, work = _setup(dtype, device)
     phi = _gaussian_1d_hat(M, sigma, work)[:, None] * _gaussian_1d_hat(N, sigma, work)[None, :]
@@ -225,8 +218,8 @@ def filter_bank_bump_2d(M: int, N: int, J: int, L: int, *, full_circle: bool = T
         ``"xi"``: ``(J,)`` float64 CPU tensor of :math:`\\xi_j`; ``"L"``, ``"J"``, ``"full_circle"``,
         ``"xi0"``, ``"sigma_phi"``.
     """
-    M, N = _check_int(M, "M", 2), _check_int(N, "N", 2)
-    J, L = _check_int(J, "J", 1), _check_int(L, "L", 1)
+    M, N = check_int(M, "M", 2), check_int(N, "N", 2)
+    J, L = check_int(J, "J", 1), check_int(L, "L", 1)
     if 2**J > min(M, N):
         raise ValueError(f"J: expected 2**J <= min(M, N) = {min(M, N)}, got J={J} (2**J = {2**J})")
     check_in(full_circle, "full_circle", (True, False))

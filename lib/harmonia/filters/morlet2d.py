@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from harmonia.config import check_positive
+from harmonia.config import check_int, check_positive
 from harmonia.fourier import crop_filter_2d
 
 __all__ = [
@@ -53,11 +53,6 @@ _F64, _C64 = torch.float64, torch.complex64
 # float32 subnormal / 2 (exp(-104) ~ 7e-46): adding it to a complex64 accumulator changes nothing,
 # so skipping it is exact.
 _NEGLIGIBLE = 120.0
-
-
-def _check_int(value: object, name: str, minimum: int = 1) -> int:
-    v = check_positive(value, name, integer=True, allow_zero=minimum == 0)
-    return int(v)
 
 
 def _curvature(sigma: float, theta: float, slant: float) -> tuple[float, float, float]:
@@ -120,7 +115,7 @@ def _gabor_stack(M: int, N: int, sigma: float, thetas: list[float], xi: float, s
 
 
 def _check_gabor_args(M, N, sigma, theta, xi, slant, offset) -> tuple:
-    M, N = _check_int(M, "M"), _check_int(N, "N")
+    M, N = check_int(M, "M"), check_int(N, "N")
     sigma = check_positive(sigma, "sigma")
     slant = check_positive(slant, "slant")
     for name, v in (("theta", theta), ("xi", xi)):
@@ -211,7 +206,7 @@ def filter_params_2d(J: int, L: int = 8) -> list[dict[str, Any]]:
 
     Used in: chapter 05.
     """
-    J, L = _check_int(J, "J"), _check_int(L, "L")
+    J, L = check_int(J, "J"), check_int(L, "L")
     top = int(L - L / 2 - 1)  # truncation toward zero, as kymatio
     return [
         {"j": j, "theta": t, "angle": (top - t) * math.pi / L, "sigma": 0.8 * 2**j,
@@ -255,8 +250,8 @@ def filter_bank_2d(M: int, N: int, J: int, L: int = 8) -> dict[str, Any]:
 
     Used in: chapter 05.
     """
-    M, N = _check_int(M, "M"), _check_int(N, "N")
-    J, L = _check_int(J, "J"), _check_int(L, "L")
+    M, N = check_int(M, "M"), check_int(N, "N")
+    J, L = check_int(J, "J"), check_int(L, "L")
     f = 2 ** (J - 1)
     if M % f or N % f:
         raise ValueError(f"M, N: expected multiples of 2**(J-1) = {f} (the coarsest filter level), got ({M}, {N})")
@@ -295,7 +290,7 @@ def compute_padding_2d(M: int, N: int, J: int) -> tuple[int, int]:
 
     Used in: chapter 05.
     """
-    M, N = _check_int(M, "M"), _check_int(N, "N")
-    J = _check_int(J, "J", minimum=0)
+    M, N = check_int(M, "M"), check_int(N, "N")
+    J = check_int(J, "J", 0)
     step = 2**J
     return ((M + step) // step + 1) * step, ((N + step) // step + 1) * step
