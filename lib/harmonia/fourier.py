@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from harmonia.config import check_positive, check_tensor
 
 __all__ = [
+    "half_plane_shifts",
     "fft",
     "ifft",
     "subsample_fourier",
@@ -198,3 +199,25 @@ def fftfreq_grid(shape: Sequence[int], *, radians: bool = True, dtype: torch.dty
         view[axis] = int(n)
         out.append(f.reshape(view))
     return out
+
+
+def half_plane_shifts(dn: int) -> list[tuple[int, int]]:
+    """Spatial shifts on one half of the integer grid: :math:`(n_1,n_2)`, :math:`n_1\\in\\{0..\\Delta_n\\}`, :math:`n_2\\in\\{-\\Delta_n..\\Delta_n\\}`,
+    :math:`(n_1,n_2)\\ne(0,0)`: :math:`(\\Delta_n+1)(2\\Delta_n+1)-1` of them (14 for :math:`\\Delta_n=2`).
+
+    Because a covariance at shift :math:`-n` is the conjugate of the one at :math:`n`, this half plane
+    (with the :math:`n_1=0` row kept whole) is the set of shifts of the moment models of chapter 07.
+
+    Parameters
+    ----------
+    dn : int >= 0
+        The range :math:`\\Delta_n`.
+
+    Returns
+    -------
+    list of (n1, n2) int pairs, in row-major order.
+
+    Used in: chapter 07 (:mod:`harmonia.wph.models`, :mod:`harmonia.maxent`).
+    """
+    dn = check_positive(dn, "dn", integer=True, allow_zero=True)
+    return [(a, b) for a in range(dn + 1) for b in range(-dn, dn + 1) if (a, b) != (0, 0)]

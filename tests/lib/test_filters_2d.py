@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from harmonia.course.bench.peers import import_kymatio
+from harmonia.scattering.peers import import_kymatio
 from harmonia.filters.littlewood_paley import littlewood_paley_sum
 from harmonia.filters.morlet2d import (
     PI_KYMATIO,

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from harmonia import metrics as M
+from harmonia.wph import foveal as F
 from harmonia.filters.bump import filter_bank_bump_2d
 from harmonia.phase_harmonics import phase_harmonic
 
@@ -106,18 +107,18 @@ def test_kurtosis_affine_invariance_batch_and_constant():
 
 def test_foveal_feature_dimensions():
     x = _randn(32, 32, seed=4)
-    f = M.foveal_features(x, J=5, L=8)  # card §6: 16*25*(2+3+5+5+5) + 25
+    f = F.foveal_features(x, J=5, L=8)  # card §6: 16*25*(2+3+5+5+5) + 25
     assert f.shape == (4, 8025) and f.dtype == torch.complex128  # step 16: 2x2 grid points
-    f = M.foveal_features(x[None].float(), **SMALL)
+    f = F.foveal_features(x[None].float(), **SMALL)
     assert f.shape == (1, 16, 801) and f.dtype == torch.complex64
-    assert M.foveal_features(x, **SMALL, step=4).shape == (64, 801)
+    assert F.foveal_features(x, **SMALL, step=4).shape == (64, 801)
     # k_min > 0 drops the moduli and, at j = 0 (k <= 1), keeps only k = 1: 8*9*(1+2+2+2) + 9
-    assert M.foveal_features(x, **{**SMALL, "k_min": 1}).shape == (16, 8 * 9 * 7 + 9)
+    assert F.foveal_features(x, **{**SMALL, "k_min": 1}).shape == (16, 8 * 9 * 7 + 9)
 
 
 def test_foveal_features_sample_the_phase_harmonics_where_documented():
     x = _randn(2, 32, 32, seed=5)
-    f = M.foveal_features(x, **SMALL)  # step 8: grid 4x4, offsets 2**j * (dy, dx)
+    f = F.foveal_features(x, **SMALL)  # step 8: grid 4x4, offsets 2**j * (dy, dx)
     bank = filter_bank_bump_2d(32, 32, 4, 4, full_circle=True, dtype=F64)
     b, j, l, k, dy, dx, iy, ix = 1, 1, 5, 2, 1, -1, 1, 3
     z = torch.fft.ifft2(torch.fft.fft2(x[b]) * bank["psi"][j, l])
@@ -131,22 +132,22 @@ def test_foveal_features_sample_the_phase_harmonics_where_documented():
 
 def test_foveal_covariance_hermitian_psd_and_shift_invariant():
     x = _randn(3, 32, 32, seed=6)
-    K = M.foveal_covariance(x, **SMALL)
+    K = F.foveal_covariance(x, **SMALL)
     assert K.shape == (801, 801) and K.dtype == torch.complex128
     assert torch.equal(K, K.mH)
     ev = torch.linalg.eigvalsh(K)
     assert float(ev.min()) >= -1e-10 * float(ev.max())
     # direct formula (1/n) sum (f - m)(f - m)^*
-    f = M.foveal_features(x, **SMALL).flatten(0, 1)
+    f = F.foveal_features(x, **SMALL).flatten(0, 1)
     fc = f - f.mean(dim=0)
     torch.testing.assert_close(K, fc.T @ fc.conj() / fc.shape[0], rtol=1e-10, atol=1e-12)
     # a roll by a multiple of the grid step permutes the grid points
-    Kr = M.foveal_covariance(torch.roll(x, (8, -16), (-2, -1)), **SMALL)
+    Kr = F.foveal_covariance(torch.roll(x, (8, -16), (-2, -1)), **SMALL)
     torch.testing.assert_close(Kr, K, rtol=1e-9, atol=1e-11)
 
 
 def _cov(x):
-    return M.foveal_covariance(x, **EPS)
+    return F.foveal_covariance(x, **EPS)
 
 
 def test_spectral_rel_error_identities():
@@ -181,21 +182,21 @@ def test_spectral_rel_error_statistics():
 def test_foveal_bad_inputs():
     x = _randn(2, 32, 32)
     with pytest.raises(TypeError, match="^x:"):
-        M.foveal_features(x.to(torch.complex128), **SMALL)
+        F.foveal_features(x.to(torch.complex128), **SMALL)
     with pytest.raises(ValueError, match="^x:"):
-        M.foveal_features(_randn(32), **SMALL)
+        F.foveal_features(_randn(32), **SMALL)
     with pytest.raises(ValueError, match="^x:"):
-        M.foveal_covariance(x[None], **SMALL)
+        F.foveal_covariance(x[None], **SMALL)
     with pytest.raises(ValueError, match="^J:"):
-        M.foveal_features(x, J=6, L=4)
+        F.foveal_features(x, J=6, L=4)
     with pytest.raises(ValueError, match="^delta:"):
-        M.foveal_covariance(x, **{**SMALL, "delta": -1})
+        F.foveal_covariance(x, **{**SMALL, "delta": -1})
     with pytest.raises(ValueError, match="^k_min:"):
-        M.foveal_features(x, **{**SMALL, "k_min": 3})
+        F.foveal_features(x, **{**SMALL, "k_min": 3})
     with pytest.raises(ValueError, match="^step:"):
-        M.foveal_features(x, **SMALL, step=0)
+        F.foveal_features(x, **SMALL, step=0)
     with pytest.raises(TypeError, match="^L:"):
-        M.foveal_features(x, J=3, L=2.5)
+        F.foveal_features(x, J=3, L=2.5)
 
 
 def test_spectral_rel_error_bad_inputs():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harmonia.course.bench.peers import import_kymatio
+from harmonia.scattering.peers import import_kymatio
 from harmonia.scattering import Scattering1D
 
 F32, F64 = torch.float32, torch.float64

@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from harmonia.course.bench.peers import import_kymatio
+from harmonia.scattering.peers import import_kymatio
 from harmonia.fourier import conv_fourier, subsample_fourier
 from harmonia.scattering import Scattering2D
 from harmonia.scattering.scattering2d import _filter_subsample, _fold_filter, _lowpass, _transpose

@@ -9,7 +9,7 @@ import warnings
 import pytest
 import torch
 
-from harmonia.course.bench.peers import import_kymatio
+from harmonia.scattering.peers import import_kymatio
 from harmonia.scattering import HarmonicScattering3D
 
 SHAPE = (16, 16, 16)

@@ -75,7 +75,7 @@ def _start(objective, x0: torch.Tensor, p: int, rounds: int, record_every: int):
     return x0.expand(p, -1).clone(), x0.clone()
 
 
-def _record(hist: History, objective, r: int, center: torch.Tensor, X: torch.Tensor, messages: int) -> bool:
+def record_round(hist: History, objective, r: int, center: torch.Tensor, X: torch.Tensor, messages: int) -> bool:
     """Append the records of round ``r``; return True when the run diverged."""
     finite = bool(torch.isfinite(center).all()) and float(center.abs().max()) < DIVERGENCE_THRESHOLD
     hist.rounds.append(r)
@@ -149,7 +149,7 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
     V = torch.zeros_like(X)
     disp = torch.zeros_like(X)
     hist, messages, start = History(), 0, time.perf_counter()
-    _record(hist, objective, 0, center, X, messages)
+    record_round(hist, objective, 0, center, X, messages)
     all_workers = list(range(p))
     if mode == "sync":
         for t in range(rounds):
@@ -161,7 +161,7 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
             X, V, step = local_step(X, V, G, eta, momentum)
             disp = disp + step
             if (t + 1) % record_every == 0 or t + 1 == rounds:
-                if _record(hist, objective, t + 1, center, X, messages):
+                if record_round(hist, objective, t + 1, center, X, messages):
                     break
     elif _is_round_robin(schedule, p):
         # exact vectorisation of round robin: worker i's gradient is taken at its pre-elastic copy, which
@@ -177,7 +177,7 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
             X, V, step = local_step(X, V, G, eta, momentum)
             disp = disp + step
             if (t + 1) % record_every == 0 or t + 1 == rounds:
-                if _record(hist, objective, t + 1, center, X, messages):
+                if record_round(hist, objective, t + 1, center, X, messages):
                     break
     else:
         sched = _scheduler(schedule, p)
@@ -194,7 +194,7 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
             disp[i] += step
             clock[i] += 1
             if (tick + 1) % (p * record_every) == 0 or tick + 1 == rounds * p:
-                if _record(hist, objective, (tick + 1) // p, center, X, messages):
+                if record_round(hist, objective, (tick + 1) // p, center, X, messages):
                     break
     hist.seconds = time.perf_counter() - start
     return RunResult(center, X, hist, disp)
@@ -208,7 +208,7 @@ def run_downpour(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *
     X, center = _start(objective, x0, p, rounds, record_every)
     U = torch.zeros_like(X)
     hist, messages, start = History(), 0, time.perf_counter()
-    _record(hist, objective, 0, center, X, messages)
+    record_round(hist, objective, 0, center, X, messages)
     if _is_round_robin(schedule, p):
         # exact vectorisation of round robin: the pushes and pulls of a round run in worker order,
         # then every worker's gradient at its fresh copy in one call
@@ -223,7 +223,7 @@ def run_downpour(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *
             step = -eta * objective.grad(X, all_workers)
             X, U = X + step, U + step
             if (t + 1) % record_every == 0 or t + 1 == rounds:
-                if _record(hist, objective, t + 1, center, X, messages):
+                if record_round(hist, objective, t + 1, center, X, messages):
                     break
         hist.seconds = time.perf_counter() - start
         return RunResult(center, X, hist)
@@ -242,7 +242,7 @@ def run_downpour(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *
         U[i] = U[i] + step
         clock[i] += 1
         if (tick + 1) % (p * record_every) == 0 or tick + 1 == rounds * p:
-            if _record(hist, objective, (tick + 1) // p, center, X, messages):
+            if record_round(hist, objective, (tick + 1) // p, center, X, messages):
                 break
     hist.seconds = time.perf_counter() - start
     return RunResult(center, X, hist)
@@ -259,7 +259,7 @@ def run_mdownpour(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, 
     X, center = _start(objective, x0, p, rounds, record_every)
     v = torch.zeros_like(center)
     hist, messages, start = History(), 0, time.perf_counter()
-    _record(hist, objective, 0, center, X, messages)
+    record_round(hist, objective, 0, center, X, messages)
     sched = _scheduler(schedule, p)
     ticks = iter(sched)
     for tick in range(rounds * p):
@@ -270,7 +270,7 @@ def run_mdownpour(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, 
         X[i] = center
         messages += 1
         if (tick + 1) % (p * record_every) == 0 or tick + 1 == rounds * p:
-            if _record(hist, objective, (tick + 1) // p, center, X, messages):
+            if record_round(hist, objective, (tick + 1) // p, center, X, messages):
                 break
     hist.seconds = time.perf_counter() - start
     return RunResult(center, X, hist)
@@ -287,14 +287,14 @@ def run_msgd(objective, x0: torch.Tensor, eta: float, rounds: int, *, momentum: 
     x, v = X[0], torch.zeros_like(X[0])
     z = x.clone()
     hist, start = History(), time.perf_counter()
-    _record(hist, objective, 0, z, x[None], 0)
+    record_round(hist, objective, 0, z, x[None], 0)
     for t in range(rounds):
         g = objective.grad((x + momentum * v)[None], [0])[0]
         v = momentum * v - eta * g
         x = x + v
         z = z + (x - z) / (t + 2) if average == "asgd" else x
         if (t + 1) % record_every == 0 or t + 1 == rounds:
-            if _record(hist, objective, t + 1, z, x[None], 0):
+            if record_round(hist, objective, t + 1, z, x[None], 0):
                 break
     hist.seconds = time.perf_counter() - start
     return RunResult(z, x[None], hist)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from harmonia.config import check_in, check_positive, check_tensor
-from harmonia.distributed.algorithms import History, _record
+from harmonia.distributed.algorithms import History, record_round
 from harmonia.distributed.elastic import elastic_exchange, local_step
 
 __all__ = ["Tree", "TreeResult", "run_easgd_tree", "edge_rates", "level_periods"]
@@ -239,7 +239,7 @@ def run_easgd_tree(objective, x0: torch.Tensor, tree: Tree, eta: float, rounds: 
     msgs = [0] * len(tree)
     hist, start = History(), time.perf_counter()
     workers = list(range(p))
-    _record(hist, objective, 0, N[tree.root], N[leaves], 0)
+    record_round(hist, objective, 0, N[tree.root], N[leaves], 0)
     for t in range(rounds):
         X = N[leaves]
         G = objective.grad(X + momentum * V if momentum else X, workers)
@@ -259,7 +259,7 @@ def run_easgd_tree(objective, x0: torch.Tensor, tree: Tree, eta: float, rounds: 
         N[leaves] = X
         disp += step
         if (t + 1) % record_every == 0 or t + 1 == rounds:
-            if _record(hist, objective, t + 1, N[tree.root], X, msgs[tree.root]):
+            if record_round(hist, objective, t + 1, N[tree.root], X, msgs[tree.root]):
                 break
     hist.seconds = time.perf_counter() - start
     return TreeResult(N, hist, msgs, disp, tree.root)

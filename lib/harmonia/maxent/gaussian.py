@@ -38,8 +38,7 @@ import torch
 
 from harmonia.config import check_in, check_positive, check_tensor, make_generator
 from harmonia.filters.bump import filter_bank_bump_2d
-from harmonia.fourier import fftfreq_grid
-from harmonia.wph.models import half_plane_shifts
+from harmonia.fourier import fftfreq_grid, half_plane_shifts
 
 __all__ = [
     "random_phase_surrogate",
@@ -118,7 +117,7 @@ def maxent_shifts(delta: int, shifts: str = "authors") -> list[tuple[int, int]]:
     ``"authors"`` (the paper's set, written :math:`n_1\\in\\{-\\Delta..\\Delta\\}` horizontally and
     :math:`n_2\\in\\{0..\\Delta\\}` vertically in the card): :math:`n_y\\in\\{0..\\Delta\\}`,
     :math:`n_x\\in\\{-\\Delta..\\Delta\\}`, :math:`n\\ne0` -- :math:`(\\Delta+1)(2\\Delta+1)-1` shifts (14 for
-    :math:`\\Delta=2`), the set of :func:`harmonia.wph.models.half_plane_shifts`. It holds both
+    :math:`\\Delta=2`), the set of :func:`harmonia.fourier.half_plane_shifts`. It holds both
     :math:`(0,n_x)` and :math:`(0,-n_x)`, whose cosine features are equal and sine features opposite.
     ``"unique"`` drops those :math:`\\Delta` duplicates (keeps :math:`n_y>0`, or :math:`n_y=0,n_x>0`):
     :math:`2\\Delta(\\Delta+1)` shifts, the same constraints on a spectrum.

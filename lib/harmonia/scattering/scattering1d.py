@@ -47,7 +47,7 @@ import torch
 from harmonia.config import check_in, check_positive
 from harmonia.filters.morlet1d import compute_padding, filter_bank_1d
 from harmonia.fourier import pad_reflect, periodize_filter
-from harmonia.modulus import modulus
+from harmonia.pointwise import modulus
 from harmonia.scattering.base import ScatteringBase
 
 __all__ = ["Scattering1D", "COMPAT_MODES"]

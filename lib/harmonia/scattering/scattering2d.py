@@ -41,7 +41,7 @@ import torch
 from harmonia.config import check_in, check_positive
 from harmonia.filters.morlet2d import compute_padding_2d, filter_bank_2d, filter_params_2d
 from harmonia.fourier import conv_fourier, pad_reflect, unpad
-from harmonia.modulus import modulus
+from harmonia.pointwise import modulus
 from harmonia.scattering.base import ScatteringBase
 
 __all__ = ["Scattering2D"]

@@ -4,13 +4,16 @@
   scale-interaction sets of the papers, and their counting conventions;
 - :mod:`~harmonia.wph.models` -- the moment sets of the maximum-entropy models B, C, D (chapter 07);
 - :mod:`~harmonia.wph.moments` -- the moment modules :class:`PhaseHarmonicCov`, :class:`WPH1D`,
-  :class:`WPH2D`, :class:`AngularWPH2D` (batched, differentiable, GPU-ready).
+  :class:`WPH2D`, :class:`AngularWPH2D` (batched, differentiable, GPU-ready);
+- :mod:`~harmonia.wph.foveal` -- the "foveal" covariance that evaluates syntheses (chapter 07).
 
 Used in: chapters 06-08, 10.
 """
 
 from harmonia.wph.index import MomentIndex, circular_distance, scale_interaction_2d, tolerance_rule_1d
-from harmonia.wph.models import half_plane_shifts, maxent_moments, model_B, model_C, model_D
+from harmonia.fourier import half_plane_shifts  # the shifts of models B-D (a grid helper)
+from harmonia.wph.foveal import foveal_covariance, foveal_features
+from harmonia.wph.models import maxent_moments, model_B, model_C, model_D
 from harmonia.wph.moments import MORLET_WIDTH_FACTOR, WPH1D, WPH2D, AngularWPH2D, PhaseHarmonicCov
 
 __all__ = [
@@ -28,4 +31,6 @@ __all__ = [
     "model_C",
     "model_D",
     "MORLET_WIDTH_FACTOR",
+    "foveal_features",
+    "foveal_covariance",
 ]

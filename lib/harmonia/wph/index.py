@@ -71,7 +71,7 @@ class MomentIndex:
             if len(shift) != ndim:
                 raise ValueError(f"rows: expected shifts of {ndim} ints, got {shift!r}")
             full.append((int(row[0]), int(row[1]), int(row[2]), int(row[3]), shift))
-        return _build(full, [(int(f), int(k)) for f, k in means], lowpass, labels or {}, ndim)
+        return build_index(full, [(int(f), int(k)) for f, k in means], lowpass, labels or {}, ndim)
 
     @property
     def n_fields(self) -> int:
@@ -119,7 +119,7 @@ class MomentIndex:
         used = {(f, k) for f1, k1, f2, k2, _ in rows for f, k in ((f1, k1), (f2, k2))}
         means = [(int(self.field_filter[m]), int(self.field_k[m])) for m in self.mean_fields
                  if (int(self.field_filter[m]), int(self.field_k[m])) in used]
-        return _build(rows, means, self.lowpass, self.labels, self.row_shift.shape[1])
+        return build_index(rows, means, self.lowpass, self.labels, self.row_shift.shape[1])
 
     def count_real(self, convention: str = "values") -> int:
         """Number of real-valued statistics.
@@ -151,8 +151,24 @@ class MomentIndex:
                    + 2 * on_lp.sum())
 
 
-def _build(rows: Sequence[tuple[int, int, int, int, tuple[int, ...]]], means: Sequence[tuple[int, int]],
-           lowpass: int | None, labels: dict, ndim: int) -> MomentIndex:
+def build_index(rows: Sequence[tuple[int, int, int, int, tuple[int, ...]]], means: Sequence[tuple[int, int]],
+                lowpass: int | None, labels: dict, ndim: int) -> MomentIndex:
+    """A :class:`MomentIndex` from its rows: the constructor shared by every moment set.
+
+    Parameters
+    ----------
+    rows : sequence of ``(f1, k1, f2, k2, shift)``
+        One covariance :math:`\\mathrm{Cov}([x\\star\\psi_{f_1}]^{k_1}, [x\\star\\psi_{f_2}]^{k_2}(\\cdot-n))` per
+        row, ``shift`` a tuple of ``ndim`` ints.
+    means : sequence of ``(f, k)``
+        Fields whose mean is appended.
+    lowpass : int or None
+        Index of the low-pass filter (its fields are real), or ``None``.
+    labels : dict
+        Metadata kept on the index (scales, orientations, ...).
+    ndim : int
+        1 or 2, the dimension of the shifts.
+    """
     fields: dict[tuple[int, int], int] = {}
     for f1, k1, f2, k2, _ in rows:
         fields.setdefault((f1, k1), len(fields))
@@ -251,7 +267,7 @@ def tolerance_rule_1d(xi: Sequence[float], width: Sequence[float], K: int, n_dia
             rows.append((n, k, n2, k2, (0,)))
     means = [(n, 0) for n in range(n_f)]
     labels = {"n": np.arange(n_f), "xi": xi_a}
-    return _build(rows, means, lowpass, labels, 1)
+    return build_index(rows, means, lowpass, labels, 1)
 
 
 def scale_interaction_2d(J: int, L: int, dj: int, dl: int | None = None, dk: int = 1,
@@ -327,4 +343,4 @@ def scale_interaction_2d(J: int, L: int, dj: int, dl: int | None = None, dk: int
     n_filters = J * n_theta + (1 if lowpass else 0)
     js = np.array([f // n_theta if f != lp else -1 for f in range(n_filters)])
     thetas = np.array([(f % n_theta) * math.pi / L if f != lp else -1.0 for f in range(n_filters)])
-    return _build(rows, means, lp, {"j": js, "theta": thetas, "L": L, "n_theta": n_theta}, 2)
+    return build_index(rows, means, lp, {"j": js, "theta": thetas, "L": L, "n_theta": n_theta}, 2)

@@ -31,16 +31,10 @@ from dataclasses import replace
 import numpy as np
 
 from harmonia.config import check_positive
-from harmonia.wph.index import MomentIndex, _build, scale_interaction_2d
+from harmonia.fourier import half_plane_shifts
+from harmonia.wph.index import MomentIndex, build_index, scale_interaction_2d
 
-__all__ = ["half_plane_shifts", "model_B", "model_C", "model_D", "maxent_moments"]
-
-
-def half_plane_shifts(dn: int) -> list[tuple[int, int]]:
-    """The shifts :math:`(n_1,n_2)`, :math:`n_1\\in\\{0..\\Delta_n\\}`, :math:`n_2\\in\\{-\\Delta_n..\\Delta_n\\}`,
-    :math:`(n_1,n_2)\\ne(0,0)`: :math:`(\\Delta_n+1)(2\\Delta_n+1)-1` of them (14 for :math:`\\Delta_n=2`)."""
-    dn = check_positive(dn, "dn", integer=True, allow_zero=True)
-    return [(a, b) for a in range(dn + 1) for b in range(-dn, dn + 1) if (a, b) != (0, 0)]
+__all__ = ["model_B", "model_C", "model_D", "maxent_moments"]
 
 
 def maxent_moments(J: int, L: int, dj: int, dl: int | None = None, dk: int = 0, dn: int = 2,
@@ -85,7 +79,7 @@ def maxent_moments(J: int, L: int, dj: int, dl: int | None = None, dk: int = 0, 
                 for k in range(k_shift + 1):
                     rows.append((f, k, f, k, (2**j * n1, 2**j * n2)))
         rows.append((lp, 1, lp, 1, (2 ** (J - 1) * n1, 2 ** (J - 1) * n2)))
-    return _build(rows, [], lp, base.labels, 2)
+    return build_index(rows, [], lp, base.labels, 2)
 
 
 def model_B(J: int = 5, L: int = 8, dl: int | None = None, dn: int = 2, k_shift: int = 1) -> MomentIndex:
@@ -133,7 +127,7 @@ def model_D(J: int = 5, L: int = 8, dj: int = 1, dk: int = 0) -> MomentIndex:
     rows.append((lp, 1, lp, 1, (0, 0)))
     js = np.array([f // n_q if f != lp else -1 for f in range(lp + 1)])
     qs = np.array([f % n_q if f != lp else -1 for f in range(lp + 1)])
-    index = _build(rows, [], lp, {"j": js, "q": qs, "L": L, "n_theta": n_q, "angular": True}, 2)
+    index = build_index(rows, [], lp, {"j": js, "q": qs, "L": L, "n_theta": n_q, "angular": True}, 2)
     # an angular channel of a real field (k = 0) is complex except at q = 0 and q = L (DFT of a real
     # sequence); the low-pass is real
     q_of = qs[index.field_filter]

@@ -27,8 +27,8 @@ from torch import nn
 from harmonia.config import check_in, check_tensor
 from harmonia.filters.bump import filter_bank_bump_2d
 from harmonia.filters.morlet1d import morlet_bank_1d
-from harmonia.phase_harmonics import phase_harmonic
-from harmonia.wph.index import MomentIndex, _build, scale_interaction_2d, tolerance_rule_1d
+from harmonia.pointwise import phase_harmonic
+from harmonia.wph.index import MomentIndex, build_index, scale_interaction_2d, tolerance_rule_1d
 from harmonia.wph.models import model_D
 
 __all__ = ["PhaseHarmonicCov", "WPH1D", "WPH2D", "AngularWPH2D", "MORLET_WIDTH_FACTOR"]
@@ -386,7 +386,7 @@ class AngularWPH2D(PhaseHarmonicCov):
         ks = sorted({int(k) for f, k in zip(index.field_filter, index.field_k) if f != lp})
         # the orientation fields, numbered ((j * n_k + ik) * 2L + l), then the low-pass
         base_fields = [(j * n_q + l, k) for j in range(J) for k in ks for l in range(n_q)] + [(lp, 1)]
-        base = _build([], base_fields, lp, {"j": np.array([f // n_q if f != lp else -1 for f in range(lp + 1)])}, 2)
+        base = build_index([], base_fields, lp, {"j": np.array([f // n_q if f != lp else -1 for f in range(lp + 1)])}, 2)
         super().__init__(filters, index, center="none", std_norm=False, include_means=False)
         self.base = PhaseHarmonicCov(filters, base, center="target", std_norm=std_norm, include_means=False)
         del self.conv_filters  # the fields come from self.base

@@ -14,7 +14,7 @@ import argparse
 import torch
 
 from harmonia.course.bench import format_table, time_call
-from harmonia.course.bench.peers import import_kymatio
+from harmonia.scattering.peers import import_kymatio
 
 DESCRIPTION = "Scattering1D/2D/HarmonicScattering3D vs kymatio 0.3: forward and forward+backward times, ratios, agreement"
 

@@ -20,13 +20,12 @@ from harmonia.config import check_in, is_full
 from harmonia.data.turbulence import decaying_turbulence, load_turbulence
 from harmonia.maxent import gaussian_maxent_spectrum, microcanonical_synthesis, random_phase_surrogate, sample_gaussian
 from harmonia.metrics import (
-    foveal_covariance,
     kurtosis,
     max_normalized_crosscorr,
     radial_power_spectrum,
     spectral_rel_error,
 )
-from harmonia.wph import WPH2D, AngularWPH2D, PhaseHarmonicCov, model_B, model_C, model_D
+from harmonia.wph import WPH2D, AngularWPH2D, PhaseHarmonicCov, foveal_covariance, model_B, model_C, model_D
 
 __all__ = [
     "MODELS",

@@ -22,7 +22,7 @@ from harmonia.config import check_positive, check_tensor, make_generator
 from harmonia.filters.littlewood_paley import littlewood_paley_sum
 from harmonia.filters.morlet1d import filter_bank_1d, morlet_1d_params
 from harmonia.filters.morlet2d import filter_bank_2d
-from harmonia.modulus import modulus
+from harmonia.pointwise import modulus
 from harmonia.nn import SoftmaxRegression
 from harmonia.phase_harmonics import phase_filter
 

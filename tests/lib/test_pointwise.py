@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from harmonia.modulus import modulus
+from harmonia.pointwise import modulus
 
 
 def test_value_matches_abs():

@@ -1,5 +1,6 @@
-"""Peer libraries used only for comparison (the ``bench`` extra): one importer each, shared by
-the benchmarks and by the agreement tests.
+"""The peer implementation of the scattering transforms, kymatio (``bench`` extra), imported for
+comparison: one importer, shared by the agreement tests and the benchmarks (``bench scattering``).
+The library never needs it; ``compat="kymatio-0.3"`` of the scattering modules reproduces its output.
 
 kymatio 0.3.0 imports ``scipy.special.sph_harm``, which SciPy 1.17 removed; :func:`import_kymatio`
 installs the correct shim first: ``sph_harm(m, l, azimuth, polar) == sph_harm_y(l, m, polar, azimuth)``
