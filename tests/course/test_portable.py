@@ -136,3 +136,21 @@ def test_portable_changed_runs_nothing_when_the_record_is_current():
     proc = _cli("--changed")
     assert proc.returncode == 0, proc.stderr
     assert "0 to run" in proc.stdout
+
+
+def test_estimate_scales_make_test_timings_and_needs_every_chapter(tmp_path):
+    assert portable.estimate_seconds(tmp_path, ["00_a.ipynb"]) is None  # no make test yet
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "nbval-timings.json").write_text('{"chapters/00_a.ipynb": 10.0, "chapters/01_b.ipynb": 30.0}')
+    assert portable.estimate_seconds(tmp_path, ["00_a.ipynb", "01_b.ipynb"]) == pytest.approx(40.0 * portable.SLOWDOWN)
+    assert portable.estimate_seconds(tmp_path, ["00_a.ipynb", "02_c.ipynb"]) is None
+    (tmp_path / "build" / "nbval-timings.json").write_text("{not json")
+    assert portable.estimate_seconds(tmp_path, ["00_a.ipynb"]) is None
+
+
+def test_budget_too_small_falls_back_to_changed_chapters():
+    if portable.stale_chapters([ROOT / "chapters" / ch.file for ch in load_manifest() if ch.ready], ROOT):
+        pytest.skip("the record is stale (the first test fails); the fallback would run those chapters")
+    proc = _cli("--budget", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert "over the budget of 0 s" in proc.stdout and "0 to run" in proc.stdout

@@ -81,7 +81,7 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme.split("## The two commands", 1)[1].split("##", 1)[0]
     ci = [line for line in (ROOT / ".ci" / "run").read_text().strip().splitlines() if not line.startswith("#")]
-    assert ci[-2:] == ["make test", "make test-portable"]  # the README's command, then the second-CPU pass
+    assert ci[-2] == "make test" and ci[-1].startswith("make test-portable")  # the README's command, then the portable pass
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^test: \$\(STAMP\)\n\t\$\(PY\) -m pytest tests chapters \$\(NBVAL\)$", makefile, re.M)
     assert "pip install --quiet torch==2.13.0" in makefile

@@ -10,7 +10,8 @@ timings [NOTEBOOK...]   execute and time chapters against their 90 s budget (--l
 hygiene [NOTEBOOK...]   list every rule a stored chapter breaks
 portable [NOTEBOOK...]  strict nbval as on another CPU (torch's portable kernels, one thread; no time budget);
                         --changed: only chapters whose fingerprint differs from chapters/portable.toml;
-                        --record: after a pass, store the fingerprints of the chapters that ran
+                        --record: after a pass, store the fingerprints of the chapters that ran;
+                        --budget S: every chapter if the last make test's timings say it fits in S seconds
 readme [--check]        regenerate (or check) the README's chapter table from the manifest
 bench NAME | --list      run a benchmark (prints a table, writes build/bench/NAME.txt)
 lab                     start JupyterLab on chapter 00 (no browser without a display; prints the URL)
@@ -151,6 +152,15 @@ def cmd_portable(ns: argparse.Namespace) -> int:
 
     root = _root()
     paths = [p.resolve() for p in _chapter_paths(ns.notebooks)]
+    if ns.budget is not None and not ns.changed:
+        estimate = portable.estimate_seconds(root, [p.name for p in paths])
+        if estimate is None or estimate > ns.budget:
+            ns.changed = True
+            why = "no timings of a previous make test" if estimate is None else f"estimated {estimate:.0f} s"
+            print(f"portable pass: {why} for every chapter, over the budget of {ns.budget:.0f} s: "
+                  "only the chapters changed since chapters/portable.toml", flush=True)
+        else:
+            print(f"portable pass: every chapter, estimated {estimate:.0f} s (budget {ns.budget:.0f} s)", flush=True)
     if ns.changed:
         stale = portable.stale_chapters(paths, root)
         skipped = len(paths) - len(stale)
@@ -269,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notebooks", nargs="*", help="default: every ready chapter")
     p.add_argument("--changed", action="store_true", help="only chapters whose fingerprint differs from the record")
     p.add_argument("--record", action="store_true", help="after a pass, record the fingerprints of the chapters run")
+    p.add_argument("--budget", type=float, default=None, metavar="SECONDS",
+                   help="run every chapter only if the last make test's timings predict it fits, else --changed")
     p.set_defaults(func=cmd_portable)
     p = sub.add_parser("readme", help="regenerate the README's chapter table from the manifest")
     p.add_argument("--check", action="store_true", help="only check; exit 1 when out of date")

@@ -39,6 +39,8 @@ __all__ = [
     "read_record",
     "write_record",
     "stale_chapters",
+    "SLOWDOWN",
+    "estimate_seconds",
 ]
 
 #: Variables set on top of :data:`harmonia.course.notebooks.NOTEBOOK_ENV` for the portable pass.
@@ -48,6 +50,10 @@ PORTABLE_ENV: dict[str, str] = {
     "MKL_NUM_THREADS": "1",
     "HARMONIA_PORTABLE": "1",
 }
+
+#: Wall time of the portable pass over that of ``make test``'s nbval pass, measured on 2 cores over chapters
+#: 00-07: 180 s / 118 s and 192 s / 137 s (one thread instead of two); 1.6 leaves a margin.
+SLOWDOWN = 1.6
 
 #: The record of the last passing portable run, relative to the repository root.
 RECORD_FILE = Path("chapters") / "portable.toml"
@@ -181,3 +187,17 @@ def stale_chapters(notebooks: list[Path], root: Path) -> dict[str, str]:
         if record.get(nb.name) != fp:
             out[nb.name] = fp
     return out
+
+
+def estimate_seconds(root: Path, names: list[str]) -> float | None:
+    """Expected wall time of the portable pass over the chapters ``names``: :data:`SLOWDOWN` times their
+    nbval time in the last ``make test`` (``build/nbval-timings.json``); ``None`` when a time is missing."""
+    path = root / "build" / "nbval-timings.json"
+    try:
+        times = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    by_name = {Path(k).name: float(v) for k, v in times.items()}
+    if not all(n in by_name for n in names):
+        return None
+    return SLOWDOWN * sum(by_name[n] for n in names)
