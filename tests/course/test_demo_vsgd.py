@@ -9,7 +9,7 @@ import torch
 
 from harmonia.course.demos import vsgd as demo
 from harmonia.data import load_digits
-from harmonia.nn import History
+from harmonia.nn import FitHistory
 
 SMALL = demo.Settings(trials=100, steps_a=600, steps_b=400, steps_c=700, jump_every=300, epochs=1)
 
@@ -70,7 +70,7 @@ def test_train_digits_every_method_and_verdicts(digits):
     runs.update({f"SGD {eta:g}": demo.train_digits(digits, (), "sgd", eta, s=small) for eta in (0.01, 0.1, 0.3)})
     runs["AdaGrad 0.1"] = demo.train_digits(digits, (), "adagrad", 0.1, s=small)
     for label, h in runs.items():
-        assert isinstance(h, History) and not h.diverged, label
+        assert isinstance(h, FitHistory) and not h.diverged, label
         assert h.train_loss[-1] < h.train_loss[0], label
     v = demo.part_d_verdicts(runs)
     assert v["grid_best_nll"] <= v["grid_median_nll"]

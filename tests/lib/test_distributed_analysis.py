@@ -18,7 +18,7 @@ import pytest
 import torch
 from scipy.linalg import solve_discrete_lyapunov
 
-from harmonia.distributed import NoisyQuadraticObjective, run_easgd
+from harmonia.distributed import AdditiveNoiseQuadratic, run_easgd
 from harmonia.distributed.analysis import (
     admm_rr_map,
     easgd_large_p_var,
@@ -381,7 +381,7 @@ def test_center_var_against_run_easgd():
     2 center_loss / 64 per round estimates V. After 300 burn-in rounds, rounds are split into 20 batches of 150
     (the correlation time is ~1 / (1 - gamma^2) ~ 7 rounds); standard error = std(batch means) / sqrt(20)."""
     p, eta, alpha, n = 4, 0.1, 0.05, 64
-    obj = NoisyQuadraticObjective(torch.ones(n, dtype=F64), sigma=1.0, p=p, seed=5)
+    obj = AdditiveNoiseQuadratic(torch.ones(n, dtype=F64), sigma=1.0, p=p, seed=5)
     res = run_easgd(obj, torch.zeros(n, dtype=F64), p, eta, 3300, alpha=alpha, mode="sync")
     per_round = 2 * torch.tensor(res.history.center_loss[301:], dtype=F64) / n
     batches = per_round.reshape(20, 150).mean(dim=1)

@@ -11,7 +11,7 @@ What is asserted (float64 throughout, fixed seeds):
   EASGD's center never contracts faster than |1 - eta h| (>= 2000 random stable settings);
 - multiplicative SGD: the optimum (eta*, r*, eta_max), the card's numbers and a one-step Monte Carlo of r;
 - Monte Carlo of the heavy-ball 3x3 and EASGD 4x4 moments (RandomInputObjective) and of the additive-noise stationary
-  variances (NoisyQuadraticObjective); tolerances are 5 standard errors computed from the per-chain samples (chains
+  variances (AdditiveNoiseQuadratic); tolerances are 5 standard errors computed from the per-chain samples (chains
   are independent, so std / sqrt(chains) is the standard error of a mean over chains);
 - grids: heavy ball buys nothing under 1-D multiplicative noise, EASGD's best rates and stable steps (card);
 - Polyak's tuning; heavy ball == one-worker EASGD with beta = 1, alpha = -delta (quadratic and a network);
@@ -32,7 +32,7 @@ import torch
 from scipy import stats
 from scipy.linalg import solve_discrete_lyapunov
 
-from harmonia.distributed import NoisyQuadraticObjective, make_objective, run_easgd
+from harmonia.distributed import AdditiveNoiseQuadratic, make_objective, run_easgd
 from harmonia.distributed.analysis import (
     DoubleWell,
     double_well_easgd,
@@ -279,7 +279,7 @@ def test_noise_free_runs_follow_the_mean_matrices():
     easgd_mean_matrix(1, ..., beta); run_easgd's (worker average, center) follows easgd_mean_matrix(p, ...)."""
     h = torch.tensor([0.5, 1.0, 2.0], dtype=F64)
     x0 = torch.tensor([1.0, -2.0, 0.5], dtype=F64)
-    obj = NoisyQuadraticObjective(h, sigma=0.0, p=4)
+    obj = AdditiveNoiseQuadratic(h, sigma=0.0, p=4)
     T = 15
     xs = heavy_ball_run(obj, x0, 0.3, 0.6, T)
     ws, cs = elastic_pair_run(obj, x0, 0.3, 0.25, 0.4, T)
@@ -432,10 +432,10 @@ def test_easgd_moments_estimator():
 
 @pytest.mark.parametrize("b", [1, 4])
 def test_stationary_variance_of_minibatch_sgd_monte_carlo(b):
-    """Batch-b SGD written here from b worker streams of NoisyQuadraticObjective (g = mean of b draws of h x - xi),
+    """Batch-b SGD written here from b worker streams of AdditiveNoiseQuadratic (g = mean of b draws of h x - xi),
     20 000 chains (coordinates) from 0; after 100 steps the transient r^100 = 0.49^100 is negligible."""
     n, h, eta, sigma = 20_000, 1.5, 0.2, 1.2
-    obj = NoisyQuadraticObjective(torch.full((n,), h, dtype=F64), sigma=sigma, p=b, seed=7)
+    obj = AdditiveNoiseQuadratic(torch.full((n,), h, dtype=F64), sigma=sigma, p=b, seed=7)
     x = torch.zeros(n, dtype=F64)
     for _ in range(100):
         x = x - eta * obj.grad(x.expand(b, n), list(range(b))).mean(dim=0)
@@ -450,7 +450,7 @@ def test_stationary_variance_of_heavy_ball_monte_carlo():
     """heavy_ball_run on the card's setting (eta = 0.05, delta = 0.9, h = 2, sigma = 1), 20 000 chains from 0, 400
     steps (second-moment rate 0.9: transient 0.9^400 ~ 5e-19); the final (x_T^2, x_{T-1}^2, x_T x_{T-1})."""
     n, T = 20_000, 400
-    obj = NoisyQuadraticObjective(torch.full((n,), 2.0, dtype=F64), sigma=1.0, seed=8)
+    obj = AdditiveNoiseQuadratic(torch.full((n,), 2.0, dtype=F64), sigma=1.0, seed=8)
     xs = heavy_ball_run(obj, torch.zeros(n, dtype=F64), 0.05, 0.9, T, record_every=T - 1)
     assert xs.shape == (3, n)  # t = 0, T - 1 and T
     S = stationary_moments(*heavy_ball_moment_system(0.05, 0.9, 2.0, 0.0, 1.0))
@@ -461,11 +461,11 @@ def test_stationary_variance_of_heavy_ball_monte_carlo():
 
 
 def test_stationary_moments_of_easgd_monte_carlo():
-    """run_easgd (sync, p = 4, eta = 0.3, alpha = 0.2) on NoisyQuadraticObjective (h = 1, sigma = 1), 20 000 chains from
+    """run_easgd (sync, p = 4, eta = 0.3, alpha = 0.2) on AdditiveNoiseQuadratic (h = 1, sigma = 1), 20 000 chains from
     0, 150 rounds (the 4x4 radius is ~0.62); (A, B, C, D) against the additive 4x4 fixed point and D against
     easgd_sync_center_var."""
     n, p, eta, alpha = 20_000, 4, 0.3, 0.2
-    obj = NoisyQuadraticObjective(torch.ones(n, dtype=F64), sigma=1.0, p=p, seed=9)
+    obj = AdditiveNoiseQuadratic(torch.ones(n, dtype=F64), sigma=1.0, p=p, seed=9)
     res = run_easgd(obj, torch.zeros(n, dtype=F64), p, eta, 150, alpha=alpha, mode="sync", record_every=150)
     M, q = easgd_moment_system(p, eta, alpha, 1.0, 0.0, 1.0, 1)
     assert spectral_radius(M) < 0.65
@@ -570,7 +570,7 @@ def test_heavy_ball_tuned(h_min, h_max):
 
 # =============================================================================== 7. momentum == negative elastic force
 def test_heavy_ball_is_one_worker_easgd_on_the_card_quadratic():
-    obj = NoisyQuadraticObjective(torch.full((10,), 2.0, dtype=F64), sigma=1.0, seed=1)
+    obj = AdditiveNoiseQuadratic(torch.full((10,), 2.0, dtype=F64), sigma=1.0, seed=1)
     x0 = torch.linspace(-1, 1, 10, dtype=F64)
     xs = heavy_ball_run(obj, x0, 0.05, 0.9, 300)
     ws, cs = elastic_pair_run(obj, x0, 0.05, -0.9, 1.0, 300)
@@ -879,7 +879,7 @@ def test_bad_inputs():
         double_well_easgd(torch.tensor([0.5, 0.6], dtype=F64), 0.05, 10, W0, c0, noise=torch.tensor([0.1, -0.1]))
     with pytest.raises(ValueError, match=r"^a: expected at least 2"):
         spread(torch.ones(1, dtype=F64))
-    obj = NoisyQuadraticObjective(torch.ones(3, dtype=F64))
+    obj = AdditiveNoiseQuadratic(torch.ones(3, dtype=F64))
     with pytest.raises(ValueError, match=r"^x0: expected"):
         heavy_ball_run(obj, torch.zeros(4, dtype=F64), 0.1, 0.5, 3)
     with pytest.raises(ValueError, match=r"^steps: expected"):

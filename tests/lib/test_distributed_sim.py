@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from harmonia.distributed import (
-    NoisyQuadraticObjective,
+    AdditiveNoiseQuadratic,
     Scheduler,
     elastic_exchange,
     elastic_exchange_sync,
@@ -41,9 +41,9 @@ def _quadratic(p: int = 4, seed: int = 0):
     return obj, 5.0 * torch.ones(obj.n, dtype=F64)
 
 
-def _small_quadratic(p: int = 3, seed: int = 4) -> NoisyQuadraticObjective:
+def _small_quadratic(p: int = 3, seed: int = 4) -> AdditiveNoiseQuadratic:
     h = torch.tensor([0.3, 1.0, 1.7, 0.6, 2.2], dtype=F64)
-    return NoisyQuadraticObjective(h, sigma=0.7, p=p, seed=seed)
+    return AdditiveNoiseQuadratic(h, sigma=0.7, p=p, seed=seed)
 
 
 # ------------------------------------------------------------------------------ elastic exchange
@@ -206,7 +206,7 @@ def test_quadratic_streams_do_not_depend_on_call_grouping():
 def test_quadratic_gradient_mean_and_variance():
     h = torch.tensor([0.5, 2.0], dtype=F64)
     sigma, p, calls = 1.5, 4, 2500
-    obj = NoisyQuadraticObjective(h, sigma=sigma, p=p, seed=1)
+    obj = AdditiveNoiseQuadratic(h, sigma=sigma, p=p, seed=1)
     x = torch.tensor([1.0, -2.0], dtype=F64)
     G = torch.stack([obj.grad(x.expand(p, -1), list(range(p))) for _ in range(calls)])  # (calls, p, 2)
     S = G.reshape(-1, 2)
@@ -223,7 +223,7 @@ def test_quadratic_gradient_mean_and_variance():
     off = corr[~torch.eye(p, dtype=torch.bool)]
     assert float(off.abs().max()) < 4 / math.sqrt(calls)
     # sigma = 0: the exact gradient
-    exact = NoisyQuadraticObjective(h, sigma=0.0, p=2)
+    exact = AdditiveNoiseQuadratic(h, sigma=0.0, p=2)
     assert torch.equal(exact.grad(x.expand(2, -1), [0, 1]), (h * x).expand(2, -1))
     assert math.isclose(obj.loss(x), 0.5 * (0.5 * 1 + 2.0 * 4), rel_tol=1e-15)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harmonia.distributed import NoisyQuadraticObjective, run_downpour, run_easgd
+from harmonia.distributed import AdditiveNoiseQuadratic, run_downpour, run_easgd
 from harmonia.distributed.analysis.stability import easgd_rr_map, easgd_sync_map, spectral_radius
 from harmonia.distributed.sweeps import (
     block_moves,
@@ -29,9 +29,9 @@ def _linear(h: float):
     return lambda x, i: h * x
 
 
-def _small_quadratic(p: int = 3, seed: int = 4) -> NoisyQuadraticObjective:
+def _small_quadratic(p: int = 3, seed: int = 4) -> AdditiveNoiseQuadratic:
     h = torch.tensor([0.3, 1.0, 1.7, 0.6, 2.2], dtype=F64)
-    return NoisyQuadraticObjective(h, sigma=0.7, p=p, seed=seed)
+    return AdditiveNoiseQuadratic(h, sigma=0.7, p=p, seed=seed)
 
 
 def _stream_grad(obj):

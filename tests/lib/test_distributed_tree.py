@@ -15,7 +15,7 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from harmonia.distributed import NoisyQuadraticObjective, make_objective, run_easgd, run_msgd
+from harmonia.distributed import AdditiveNoiseQuadratic, make_objective, run_easgd, run_msgd
 from harmonia.distributed.engine import dist_tree_easgd
 from harmonia.distributed.launch import main, run_batch, spawn
 from harmonia.distributed.tree import Tree, TreeResult, edge_rates, level_periods, run_easgd_tree
@@ -30,9 +30,9 @@ def _quadratic(p: int, seed: int = 0):
     return obj, 5.0 * torch.ones(obj.n, dtype=F64)
 
 
-def _small_quadratic(p: int, seed: int = 4) -> NoisyQuadraticObjective:
+def _small_quadratic(p: int, seed: int = 4) -> AdditiveNoiseQuadratic:
     h = torch.tensor([0.3, 1.0, 1.7, 0.6, 2.2], dtype=F64)
-    return NoisyQuadraticObjective(h, sigma=0.7, p=p, seed=seed)
+    return AdditiveNoiseQuadratic(h, sigma=0.7, p=p, seed=seed)
 
 
 # ------------------------------------------------------------------------------ Tree structure

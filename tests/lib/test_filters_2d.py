@@ -22,14 +22,7 @@ from harmonia.filters.morlet2d import (
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are small: on a busy 2-core machine, waking a second thread costs more than it
-    saves (kymatio's thousands of tiny ops most of all). Results do not depend on it."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # many small tensors: one thread is faster
 
 
 @pytest.fixture(scope="module")

@@ -22,14 +22,7 @@ from harmonia.filters.solid_harmonics import (
 ORDERS = [(l, m) for l in range(5) for m in range(-l, l + 1)]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The grids here are tiny (8^3-32^3): one intra-op thread is as fast as two on an idle machine and
-    tens of times faster on a busy one (every op of a 2-thread pool then waits for a descheduled core)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # many small tensors: one thread is faster
 
 
 def _random_angles(n=200, seed=0):

@@ -31,12 +31,7 @@ def kymatio_out():
     return _load("kymatio_scattering.npz")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # many small tensors: one thread is faster
 
 
 def _rel_per_channel(a: torch.Tensor, b: torch.Tensor, channel_dim: int) -> float:

@@ -23,7 +23,7 @@ from harmonia.nn import (
     mlp,
     nll,
     small_cnn,
-    softmax_regression,
+    softmax_regression_net,
     standard_closure,
 )
 
@@ -44,7 +44,7 @@ def test_mlp_structure(activation, cls):
     sizes = [(m.in_features, m.out_features) for m in model if isinstance(m, nn.Linear)]
     assert sizes == [(5, 4), (4, 3), (3, 2)]
     assert model(torch.zeros(7, 5)).shape == (7, 2)
-    linear = softmax_regression(6, 3)
+    linear = softmax_regression_net(6, 3)
     assert len(linear) == 1 and isinstance(linear[0], nn.Linear) and linear[0].weight.shape == (3, 6)
     assert [type(m) for m in mlp(5, (), 2)] == [nn.Linear]
 
@@ -134,7 +134,7 @@ def _separable(n: int = 70, seed: int = 0):
 
 def _train(seed=0, epochs=4, batch_size=8, **kwargs):
     X, y = _separable()
-    model = softmax_regression(2, 2, seed=1)
+    model = softmax_regression_net(2, 2, seed=1)
     opt = torch.optim.SGD(model.parameters(), lr=0.5)
     return model, fit(model, opt, X, y, epochs=epochs, batch_size=batch_size, seed=seed, **kwargs)
 
@@ -189,7 +189,7 @@ def test_fit_is_reproducible():
 
 def test_fit_steps_the_scheduler_once_per_epoch():
     X, y = _separable()
-    model = softmax_regression(2, 2)
+    model = softmax_regression_net(2, 2)
     opt = torch.optim.SGD(model.parameters(), lr=0.3)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 1.0 / (1.0 + e))
     fit(model, opt, X, y, epochs=5, batch_size=10, scheduler=sched)
@@ -221,7 +221,7 @@ def test_fit_stops_on_divergence_with_nan_outputs():
 
 def test_fit_bad_arguments():
     X, y = _separable()
-    model = softmax_regression(2, 2)
+    model = softmax_regression_net(2, 2)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="batch_size"):
         fit(model, opt, X, y, epochs=1, batch_size=71)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harmonia.nn import mlp, per_sample_grads, softmax_regression
+from harmonia.nn import mlp, per_sample_grads, softmax_regression_net
 from harmonia.optim import bbprop_diag, exact_hessian_diag, fd_diag, gauss_newton_diag, sequential_batch_stats
 
 F64 = torch.float64
@@ -56,14 +56,14 @@ def _rel_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("n", [1, 7, 32])
 def test_bbprop_is_the_exact_hessian_for_softmax_regression(seed, n):
-    model = softmax_regression(6, 4, seed=seed, dtype=F64)
+    model = softmax_regression_net(6, 4, seed=seed, dtype=F64)
     x, y = _data(n, 6, 4, seed)
     _assert_lists_close(bbprop_diag(model, x, y), exact_hessian_diag(model, x, y), rtol=1e-10, atol=1e-14)
 
 
 def test_bbprop_softmax_regression_closed_form():
     """d2/dW_kj^2 of the mean cross-entropy is mean_i x_ij^2 p_ik (1 - p_ik), the bias has x_ij = 1."""
-    model = softmax_regression(3, 5, seed=4, dtype=F64)
+    model = softmax_regression_net(3, 5, seed=4, dtype=F64)
     x, y = _data(9, 3, 5, 4)
     W, b = model[0].weight.detach(), model[0].bias.detach()
     h_w, h_b = bbprop_diag(model, x, y)
@@ -131,7 +131,7 @@ _MODELS = [
     ("relu", lambda: mlp(5, (7,), 3, activation="relu", seed=1, dtype=F64)),
     ("sigmoid", lambda: mlp(5, (4,), 3, activation="sigmoid", seed=2, dtype=F64)),
     ("identity", lambda: nn.Sequential(nn.Linear(5, 4), nn.Identity(), nn.Linear(4, 3)).to(F64)),
-    ("linear", lambda: softmax_regression(5, 3, seed=3, dtype=F64)),
+    ("linear", lambda: softmax_regression_net(5, 3, seed=3, dtype=F64)),
 ]
 
 

@@ -18,14 +18,7 @@ F64 = torch.float64
 PHI0 = math.pi / 3.1415  # phi_hat(0) = 1.0000295
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are small: on a busy 2-core machine, waking a second thread costs more than it
-    saves (kymatio's thousands of tiny ops most of all). Results do not depend on it."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # many small tensors: one thread is faster
 
 
 def _randn(*shape, seed=0, dtype=F64):

@@ -6,6 +6,8 @@
 - :mod:`~harmonia.distributed.algorithms` -- the simulation (workers stacked in one process);
 - :mod:`~harmonia.distributed.engine` -- the same algorithms on ``torch.distributed`` (all-reduce,
   parameter server); :mod:`~harmonia.distributed.launch` -- ``torchrun`` entry point and a spawner;
+- :mod:`~harmonia.distributed.averaging` -- :class:`ElasticAveraging`, EASGD/EAMSGD for your own ``torchrun``
+  script (wraps any model and optimizer);
 - :mod:`~harmonia.distributed.tree` -- EASGD-Tree (springs on every edge of a tree of centers);
 - :mod:`~harmonia.distributed.sweeps` -- Jacobi and Gauss-Seidel sweeps, one family for EASGD and DOWNPOUR;
 - :mod:`~harmonia.distributed.analysis` -- closed forms on quadratics (stability, variance, moment
@@ -14,14 +16,16 @@
 Used in: chapters 02-03; chapter 04.
 """
 
-from harmonia.distributed.algorithms import History, RunResult, run_downpour, run_easgd, run_mdownpour, run_msgd
+from harmonia.distributed.algorithms import RunHistory, RunResult, run_downpour, run_easgd, run_mdownpour, run_msgd
+from harmonia.distributed.averaging import ElasticAveraging
 from harmonia.distributed.elastic import elastic_exchange, elastic_exchange_sync, moving_average, nesterov_step, sgd_step
-from harmonia.distributed.problems import ModelObjective, NoisyQuadraticObjective, make_objective
+from harmonia.distributed.problems import ModelObjective, AdditiveNoiseQuadratic, make_objective
 from harmonia.distributed.schedule import Scheduler
 from harmonia.distributed.tree import Tree, TreeResult, run_easgd_tree
 
 __all__ = [
-    "run_easgd", "run_downpour", "run_mdownpour", "run_msgd", "History", "RunResult",
+    "run_easgd", "run_downpour", "run_mdownpour", "run_msgd", "RunHistory", "RunResult",
     "elastic_exchange", "elastic_exchange_sync", "moving_average", "sgd_step", "nesterov_step",
-    "NoisyQuadraticObjective", "ModelObjective", "make_objective", "Scheduler", "Tree", "TreeResult", "run_easgd_tree",
+    "AdditiveNoiseQuadratic", "ModelObjective", "make_objective", "Scheduler", "Tree", "TreeResult", "run_easgd_tree",
+    "ElasticAveraging",
 ]

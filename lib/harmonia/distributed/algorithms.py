@@ -31,14 +31,14 @@ from harmonia.config import check_in, check_positive, check_tensor
 from harmonia.distributed.elastic import elastic_exchange, elastic_exchange_sync, local_step
 from harmonia.distributed.schedule import Scheduler
 
-__all__ = ["History", "RunResult", "run_easgd", "run_downpour", "run_mdownpour", "run_msgd", "DIVERGENCE_THRESHOLD"]
+__all__ = ["RunHistory", "RunResult", "run_easgd", "run_downpour", "run_mdownpour", "run_msgd", "DIVERGENCE_THRESHOLD"]
 
 #: A center with an entry above this magnitude (or not finite) counts as diverged.
 DIVERGENCE_THRESHOLD = 1e8
 
 
 @dataclass
-class History:
+class RunHistory:
     """Per-round records of a run: ``rounds``, ``center_loss``, ``center_error``, ``spread``
     (:math:`\\frac1p\\sum_i\\|x^i-\\tilde x\\|^2`) and ``messages`` (exchanges with the center so far),
     ``diverged``, and the wall time ``seconds``."""
@@ -60,7 +60,7 @@ class RunResult:
 
     center: torch.Tensor
     workers: torch.Tensor
-    history: History
+    history: RunHistory
     displacement: torch.Tensor | None = None
 
 
@@ -75,7 +75,7 @@ def _start(objective, x0: torch.Tensor, p: int, rounds: int, record_every: int):
     return x0.expand(p, -1).clone(), x0.clone()
 
 
-def record_round(hist: History, objective, r: int, center: torch.Tensor, X: torch.Tensor, messages: int) -> bool:
+def record_round(hist: RunHistory, objective, r: int, center: torch.Tensor, X: torch.Tensor, messages: int) -> bool:
     """Append the records of round ``r``; return True when the run diverged."""
     finite = bool(torch.isfinite(center).all()) and float(center.abs().max()) < DIVERGENCE_THRESHOLD
     hist.rounds.append(r)
@@ -113,7 +113,7 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
 
     Parameters
     ----------
-    objective : NoisyQuadraticObjective or ModelObjective
+    objective : AdditiveNoiseQuadratic or ModelObjective
         Supplies ``grad(points, workers)``, ``loss(x)``, ``error(x)``, ``reset()`` and ``n``.
     x0 : Tensor, shape (n,)
         Common starting point of the workers and the center.
@@ -148,31 +148,26 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
         raise ValueError(f"alpha: expected a moving rate in (0, 1], got {alpha}")
     V = torch.zeros_like(X)
     disp = torch.zeros_like(X)
-    hist, messages, start = History(), 0, time.perf_counter()
+    hist, messages, start = RunHistory(), 0, time.perf_counter()
     record_round(hist, objective, 0, center, X, messages)
     all_workers = list(range(p))
-    if mode == "sync":
+    if mode == "sync" or _is_round_robin(schedule, p):
+        # sync: every worker pulls from the same old center (Jacobi). Round robin, vectorised exactly: worker i's
+        # gradient is taken at its pre-elastic copy, which no other worker touches, so all gradients of a round
+        # can come first (one call); the exchanges then run in worker order (Gauss-Seidel), and the local steps
+        # never read the center. The two differ only in the exchange.
+        def exchange(X: torch.Tensor, center: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            if mode == "sync":
+                return elastic_exchange_sync(X, center, alpha)
+            for i in range(p):
+                X[i], center, _ = elastic_exchange(X[i], center, alpha)
+            return X, center
+
         for t in range(rounds):
             points = X + momentum * V if momentum else X
             G = objective.grad(points, all_workers)
             if t % tau == 0:
-                X, center = elastic_exchange_sync(X, center, alpha)
-                messages += p
-            X, V, step = local_step(X, V, G, eta, momentum)
-            disp = disp + step
-            if (t + 1) % record_every == 0 or t + 1 == rounds:
-                if record_round(hist, objective, t + 1, center, X, messages):
-                    break
-    elif _is_round_robin(schedule, p):
-        # exact vectorisation of round robin: worker i's gradient is taken at its pre-elastic copy, which
-        # no other worker touches, so all gradients of a round can come first (one call); the exchanges
-        # then run in worker order, and the local steps never read the center
-        for t in range(rounds):
-            points = X + momentum * V if momentum else X
-            G = objective.grad(points, all_workers)
-            if t % tau == 0:
-                for i in range(p):
-                    X[i], center, _ = elastic_exchange(X[i], center, alpha)
+                X, center = exchange(X, center)
                 messages += p
             X, V, step = local_step(X, V, G, eta, momentum)
             disp = disp + step
@@ -207,7 +202,7 @@ def run_downpour(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *
     tau = check_positive(tau, "tau", integer=True)
     X, center = _start(objective, x0, p, rounds, record_every)
     U = torch.zeros_like(X)
-    hist, messages, start = History(), 0, time.perf_counter()
+    hist, messages, start = RunHistory(), 0, time.perf_counter()
     record_round(hist, objective, 0, center, X, messages)
     if _is_round_robin(schedule, p):
         # exact vectorisation of round robin: the pushes and pulls of a round run in worker order,
@@ -258,7 +253,7 @@ def run_mdownpour(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, 
         raise ValueError(f"momentum: expected a value in [0, 1), got {momentum}")
     X, center = _start(objective, x0, p, rounds, record_every)
     v = torch.zeros_like(center)
-    hist, messages, start = History(), 0, time.perf_counter()
+    hist, messages, start = RunHistory(), 0, time.perf_counter()
     record_round(hist, objective, 0, center, X, messages)
     sched = _scheduler(schedule, p)
     ticks = iter(sched)
@@ -286,7 +281,7 @@ def run_msgd(objective, x0: torch.Tensor, eta: float, rounds: int, *, momentum: 
     X, _ = _start(objective, x0, 1, rounds, record_every)
     x, v = X[0], torch.zeros_like(X[0])
     z = x.clone()
-    hist, start = History(), time.perf_counter()
+    hist, start = RunHistory(), time.perf_counter()
     record_round(hist, objective, 0, z, x[None], 0)
     for t in range(rounds):
         g = objective.grad((x + momentum * v)[None], [0])[0]

@@ -30,7 +30,7 @@ import torch
 import torch.distributed as dist
 
 from harmonia.config import check_in, check_positive
-from harmonia.distributed.algorithms import History, RunResult
+from harmonia.distributed.algorithms import RunHistory, RunResult
 from harmonia.distributed.elastic import elastic_exchange, local_step
 from harmonia.distributed.tree import Tree, edge_rates, level_periods
 
@@ -80,7 +80,7 @@ def dist_sync_easgd(objective, x0: torch.Tensor, eta: float, rounds: int, *, alp
     gathered = _gather_workers(x, disp, 0)
     if gathered is None:
         return None
-    return RunResult(center, gathered[0], History(), gathered[1])
+    return RunResult(center, gathered[0], RunHistory(), gathered[1])
 
 
 def dist_async(algo: str, objective, x0: torch.Tensor, eta: float, rounds: int, *, alpha: float | None = None,
@@ -115,7 +115,7 @@ def dist_async(algo: str, objective, x0: torch.Tensor, eta: float, rounds: int, 
                 center = center + buf
                 dist.send(center, dst=src, tag=EXCHANGE_TAG)
         workers, disp = _gather_workers(torch.zeros_like(x0), torch.zeros_like(x0), 1)
-        return RunResult(center, workers, History(), disp)
+        return RunResult(center, workers, RunHistory(), disp)
 
     i = rank - 1
     x, v, u, disp = x0.clone(), torch.zeros_like(x0), torch.zeros_like(x0), torch.zeros_like(x0)

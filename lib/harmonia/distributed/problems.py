@@ -4,7 +4,7 @@ Each worker draws its own stream: worker ``i``'s ``t``-th gradient depends only 
 A simulation that computes all workers in one process and a ``torch.distributed`` run where each
 process computes one worker therefore see the same samples, which is what makes the two agree.
 
-- :class:`NoisyQuadraticObjective`: :math:`F(x)=\\frac12\\sum_kh_kx_k^2`, gradients
+- :class:`AdditiveNoiseQuadratic`: :math:`F(x)=\\frac12\\sum_kh_kx_k^2`, gradients
   :math:`h\\circ x-\\xi` with :math:`\\xi\\sim\\mathcal N(0,\\sigma^2I)` (the paper's quadratic analysis).
 - :class:`ModelObjective`: a network's flat parameter vector on a classification data set, each
   worker reading its own shuffled mini-batch stream; gradients of all workers in one ``vmap``.
@@ -25,7 +25,7 @@ from harmonia.config import check_in, check_positive, check_tensor
 from harmonia.nn.flat import FlatParams
 from harmonia.nn.metrics import error_rate
 
-__all__ = ["NoisyQuadraticObjective", "ModelObjective", "RandomInputs", "RandomInputObjective", "spread",
+__all__ = ["AdditiveNoiseQuadratic", "ModelObjective", "RandomInputs", "RandomInputObjective", "spread",
            "make_objective", "OBJECTIVES"]
 
 OBJECTIVES = ("quadratic", "digits")
@@ -35,7 +35,7 @@ def _worker_generator(seed: int, worker: int, salt: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(1_000_003 * int(seed) + 7919 * int(worker) + int(salt))
 
 
-class NoisyQuadraticObjective:
+class AdditiveNoiseQuadratic:
     """:math:`F(x)=\\frac12\\sum_kh_kx_k^2` with additive gradient noise of variance ``sigma**2`` per coordinate.
 
     The noise model of the EASGD analysis (:math:`g=hx-\\xi`), not that of
@@ -294,7 +294,7 @@ class ModelObjective:
 
 def make_objective(name: str, p: int, seed: int = 0, dtype: torch.dtype = torch.float64, hidden: int = 16,
                    batch_size: int = 32, weight_decay: float = 1e-4,
-                   device: torch.device | str = "cpu") -> NoisyQuadraticObjective | ModelObjective:
+                   device: torch.device | str = "cpu") -> AdditiveNoiseQuadratic | ModelObjective:
     """The named problems shared by simulations, tests and the ``torchrun`` launcher.
 
     ``"quadratic"``: 10-D, :math:`h=\\mathrm{linspace}(0.1,1,10)`, :math:`\\sigma=1` (card 02, part C).
@@ -302,7 +302,7 @@ def make_objective(name: str, p: int, seed: int = 0, dtype: torch.dtype = torch.
     The streams are drawn on the CPU, so they are the same on every ``device``.
     """
     if name == "quadratic":
-        return NoisyQuadraticObjective(torch.linspace(0.1, 1.0, 10, dtype=dtype, device=device), 1.0, p, seed)
+        return AdditiveNoiseQuadratic(torch.linspace(0.1, 1.0, 10, dtype=dtype, device=device), 1.0, p, seed)
     if name == "digits":
         from harmonia.data import load_digits
         from harmonia.nn import mlp

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from harmonia.config import check_in, check_positive, check_tensor
-from harmonia.distributed.algorithms import History, record_round
+from harmonia.distributed.algorithms import RunHistory, record_round
 from harmonia.distributed.elastic import elastic_exchange, local_step
 
 __all__ = ["Tree", "TreeResult", "run_easgd_tree", "edge_rates", "level_periods"]
@@ -171,7 +171,7 @@ class TreeResult:
     ``root_index``: the root's node index."""
 
     nodes: torch.Tensor
-    history: History
+    history: RunHistory
     node_messages: list[int]
     displacement: torch.Tensor
     root_index: int
@@ -190,7 +190,7 @@ def run_easgd_tree(objective, x0: torch.Tensor, tree: Tree, eta: float, rounds: 
 
     Parameters
     ----------
-    objective : NoisyQuadraticObjective or ModelObjective
+    objective : AdditiveNoiseQuadratic or ModelObjective
         Worker ``i`` (the ``i``-th leaf) reads stream ``i``.
     x0 : Tensor, shape (n,)
         Common start of every node.
@@ -237,7 +237,7 @@ def run_easgd_tree(objective, x0: torch.Tensor, tree: Tree, eta: float, rounds: 
     V = torch.zeros(p, x0.shape[0], dtype=x0.dtype, device=x0.device)
     disp = torch.zeros_like(V)
     msgs = [0] * len(tree)
-    hist, start = History(), time.perf_counter()
+    hist, start = RunHistory(), time.perf_counter()
     workers = list(range(p))
     record_round(hist, objective, 0, N[tree.root], N[leaves], 0)
     for t in range(rounds):

@@ -2,7 +2,7 @@
 
 - :mod:`~harmonia.nn.models` -- the zoo: softmax regression, MLPs, a small CNN (``nn.Sequential``,
   seeded initialisation);
-- :mod:`~harmonia.nn.training` -- :func:`fit`, the one training loop, and its :class:`History`;
+- :mod:`~harmonia.nn.training` -- :func:`fit`, the one training loop, and its :class:`FitHistory`;
 - :mod:`~harmonia.nn.metrics` -- accuracy, error rate, negative log-likelihood;
 - :mod:`~harmonia.nn.grad_stats` -- per-sample gradients and their batch moments;
 - :mod:`~harmonia.nn.flat` -- a model's parameters as one flat vector and back;
@@ -14,8 +14,8 @@ from harmonia.nn.flat import FlatParams
 from harmonia.nn.grad_stats import BatchStats, grad_moments, per_sample_grads
 from harmonia.nn.linear import SoftmaxRegression
 from harmonia.nn.metrics import accuracy, error_rate, nll
-from harmonia.nn.models import init_uniform_, mlp, small_cnn, softmax_regression
-from harmonia.nn.training import History, evaluate, fit, standard_closure
+from harmonia.nn.models import init_uniform_, mlp, small_cnn, softmax_regression_net
+from harmonia.nn.training import FitHistory, evaluate, fit, standard_closure
 
 __all__ = [
     "SoftmaxRegression",
@@ -23,13 +23,13 @@ __all__ = [
     "error_rate",
     "nll",
     "mlp",
-    "softmax_regression",
+    "softmax_regression_net",
     "small_cnn",
     "init_uniform_",
     "fit",
     "evaluate",
     "standard_closure",
-    "History",
+    "FitHistory",
     "BatchStats",
     "FlatParams",
     "per_sample_grads",

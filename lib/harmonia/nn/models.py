@@ -18,7 +18,7 @@ from torch import nn
 
 from harmonia.config import check_in, check_positive, make_generator
 
-__all__ = ["ACTIVATIONS", "mlp", "softmax_regression", "small_cnn", "init_uniform_"]
+__all__ = ["ACTIVATIONS", "mlp", "softmax_regression_net", "small_cnn", "init_uniform_"]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
 
@@ -64,9 +64,10 @@ def mlp(in_features: int, hidden: Sequence[int], out_features: int, activation: 
     return init_uniform_(model, seed).to(dtype=dtype, device=device)
 
 
-def softmax_regression(in_features: int, n_classes: int, seed: int | torch.Generator | None = 0,
-                       dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> nn.Sequential:
-    """Multinomial logistic regression as a network: one ``nn.Linear`` producing the logits."""
+def softmax_regression_net(in_features: int, n_classes: int, seed: int | torch.Generator | None = 0,
+                           dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> nn.Sequential:
+    """Multinomial logistic regression as a network to train with an optimizer: one ``nn.Linear``
+    producing the logits. (The estimator solved to optimality is :class:`harmonia.nn.SoftmaxRegression`.)"""
     return mlp(in_features, (), n_classes, seed=seed, dtype=dtype, device=device)
 
 

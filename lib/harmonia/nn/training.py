@@ -19,14 +19,14 @@ from torch import nn
 from harmonia.config import check_positive, check_tensor, make_generator
 from harmonia.nn.metrics import error_rate
 
-__all__ = ["History", "fit", "evaluate", "standard_closure"]
+__all__ = ["FitHistory", "fit", "evaluate", "standard_closure"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 ClosureFactory = Callable[[nn.Module, torch.Tensor, torch.Tensor], Callable[[], object]]
 
 
 @dataclass
-class History:
+class FitHistory:
     """What :func:`fit` records.
 
     Attributes
@@ -81,7 +81,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: 
         batch_size: int, X_test: torch.Tensor | None = None, y_test: torch.Tensor | None = None,
         loss_fn: LossFn | None = None, make_closure: ClosureFactory | None = None,
         scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, seed: int | torch.Generator | None = 0,
-        device: torch.device | str | None = None, progress: bool = False) -> History:
+        device: torch.device | str | None = None, progress: bool = False) -> FitHistory:
     """Train ``model`` for ``epochs`` passes over (X, y) in shuffled mini-batches.
 
     Parameters
@@ -132,7 +132,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: 
     loss_fn = torch.nn.functional.cross_entropy if loss_fn is None else loss_fn
     make_closure = standard_closure(loss_fn) if make_closure is None else make_closure
     gen = make_generator(seed)
-    hist = History()
+    hist = FitHistory()
 
     def record(epoch: int) -> None:
         hist.epoch.append(epoch)

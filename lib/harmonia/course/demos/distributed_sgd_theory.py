@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from harmonia.config import is_full
-from harmonia.distributed import NoisyQuadraticObjective, make_objective, run_easgd, run_msgd
+from harmonia.distributed import AdditiveNoiseQuadratic, make_objective, run_easgd, run_msgd
 from harmonia.distributed.analysis import (
     DoubleWell,
     double_well_easgd,
@@ -133,16 +133,16 @@ def additive_variance(eta: float, s: Settings, ps=(1, 4, 16), delta: float = 0.5
     zeros = torch.zeros(n, dtype=F64)
     out = {"eta": eta, "ps": list(ps), "closed": {}, "mc": {}}
     for b in ps:
-        obj = NoisyQuadraticObjective(torch.ones(n, dtype=F64), 1 / math.sqrt(b), 1, seed)
+        obj = AdditiveNoiseQuadratic(torch.ones(n, dtype=F64), 1 / math.sqrt(b), 1, seed)
         out["closed"][("SGD", b)] = minibatch_sgd_var(b, eta)
         out["mc"][("SGD", b)] = float(run_msgd(obj, zeros, eta, s.mc_rounds, record_every=s.mc_rounds).center.var())
         a = beta / b
         if easgd_sync_stable(b, eta, a):
-            obj = NoisyQuadraticObjective(torch.ones(n, dtype=F64), 1.0, b, seed)
+            obj = AdditiveNoiseQuadratic(torch.ones(n, dtype=F64), 1.0, b, seed)
             out["closed"][("EASGD", b)] = easgd_sync_center_var(b, eta, a)
             res = run_easgd(obj, zeros, b, eta, s.mc_rounds, alpha=a, mode="sync", record_every=s.mc_rounds)
             out["mc"][("EASGD", b)] = float(res.center.var())
-    obj = NoisyQuadraticObjective(torch.ones(n, dtype=F64), 1.0, 1, seed)
+    obj = AdditiveNoiseQuadratic(torch.ones(n, dtype=F64), 1.0, 1, seed)
     out["closed"][("MSGD", 1)] = heavy_ball_var(eta, delta)
     out["mc"][("MSGD", 1)] = float(heavy_ball_run(obj, zeros, eta, delta, s.mc_rounds, record_every=s.mc_rounds)[-1].var())
     out["z"] = {k: abs(out["mc"][k] - v) / (v * math.sqrt(2 / (n - 1))) for k, v in out["closed"].items()}
@@ -270,7 +270,7 @@ def momentum_identity(eta: float = 0.05, delta: float = 0.9, h: float = 2.0, ste
                       beta_off: float = 0.9) -> dict:
     """Heavy ball and one-worker EASGD (:math:`\\alpha=-\\delta,\\ \\beta=1`, and :math:`\\beta` = ``beta_off``) on
     the same noise stream of a 10-D quadratic with curvature ``h``, from :math:`5\\cdot\\mathbf 1`."""
-    obj = NoisyQuadraticObjective(torch.full((10,), h, dtype=F64), 1.0, 1, seed)
+    obj = AdditiveNoiseQuadratic(torch.full((10,), h, dtype=F64), 1.0, 1, seed)
     x0 = 5.0 * torch.ones(10, dtype=F64)
     hb = heavy_ball_run(obj, x0, eta, delta, steps)
     ea, center = elastic_pair_run(obj, x0, eta, -delta, 1.0, steps)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from harmonia.config import is_full
-from harmonia.distributed import NoisyQuadraticObjective, make_objective, run_downpour, run_easgd, run_msgd
+from harmonia.distributed import AdditiveNoiseQuadratic, make_objective, run_downpour, run_easgd, run_msgd
 from harmonia.distributed.algorithms import RunResult
 from harmonia.distributed.analysis import (
     admm_rr_map,
@@ -139,7 +139,7 @@ def variance_experiment(ps: tuple[int, ...] = (1, 4, 16), betas: np.ndarray | No
         closed, mc, se = [], [], []
         for b in betas:
             a = float(b) / p
-            obj = NoisyQuadraticObjective(torch.ones(chains, dtype=F64), 1.0, p, seed=seed)
+            obj = AdditiveNoiseQuadratic(torch.ones(chains, dtype=F64), 1.0, p, seed=seed)
             res = run_easgd(obj, torch.zeros(chains, dtype=F64), p, eta, rounds, alpha=a, mode="sync", record_every=rounds)
             v = float(res.center.var())
             closed.append(easgd_sync_center_var(p, eta, a))

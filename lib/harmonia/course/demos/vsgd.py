@@ -16,7 +16,7 @@ import torch
 
 from harmonia.config import check_in, is_full, make_generator
 from harmonia.data import Digits, load_digits
-from harmonia.nn import History, fit, mlp
+from harmonia.nn import FitHistory, fit, mlp
 from harmonia.optim import (
     VSGD,
     NoisyQuadratic,
@@ -270,7 +270,7 @@ def _vsgd_closure(model, xb, yb, curvature: bool = True):
 
 def train_digits(data: Digits, hidden: tuple[int, ...], method: str, lr: float | None = None, s: Settings | None = None,
                  seed: int = 0, n0: int = 10, C: float | str = "auto", epochs: int | None = None,
-                 batch_size: int | None = None) -> History:
+                 batch_size: int | None = None) -> FitHistory:
     """Train softmax regression (``hidden=()``) or an MLP on the digits with one method.
 
     ``method`` is ``"l"``, ``"b"``, ``"g"`` (vSGD with bbprop), ``"fd"`` (vSGD-l with finite
@@ -294,10 +294,10 @@ def train_digits(data: Digits, hidden: tuple[int, ...], method: str, lr: float |
                make_closure=make_closure, scheduler=scheduler, seed=seed + 1)
 
 
-def part_d(s: Settings, data: Digits | None = None, seed: int = 0) -> dict[str, dict[str, History]]:
-    """Every method on softmax regression and on the 64-32-10 tanh MLP: ``{model: {label: History}}``."""
+def part_d(s: Settings, data: Digits | None = None, seed: int = 0) -> dict[str, dict[str, FitHistory]]:
+    """Every method on softmax regression and on the 64-32-10 tanh MLP: ``{model: {label: FitHistory}}``."""
     data = load_digits() if data is None else data
-    out: dict[str, dict[str, History]] = {}
+    out: dict[str, dict[str, FitHistory]] = {}
     for model_name, hidden in (("softmax regression", ()), (f"MLP 64-{s.hidden}-10", (s.hidden,))):
         runs = {VARIANT_LABELS[v]: train_digits(data, hidden, v, s=s, seed=seed) for v in VARIANT_LABELS}
         runs.update({f"SGD {eta:g}": train_digits(data, hidden, "sgd", eta, s=s, seed=seed) for eta in s.sgd_grid})
@@ -306,7 +306,7 @@ def part_d(s: Settings, data: Digits | None = None, seed: int = 0) -> dict[str, 
     return out
 
 
-def part_d_verdicts(runs: dict[str, History]) -> dict[str, float | bool]:
+def part_d_verdicts(runs: dict[str, FitHistory]) -> dict[str, float | bool]:
     """The card's targets for vSGD-l against the SGD grid (train NLL <= grid median and within x10 of the
     best grid point; test error within +3 points of the best grid point)."""
     sgd = {k: h for k, h in runs.items() if k.startswith("SGD")}
@@ -321,7 +321,7 @@ def part_d_verdicts(runs: dict[str, History]) -> dict[str, float | bool]:
             "err_ok": bool(v.test_error[-1] <= best_err + 0.03)}
 
 
-def plot_part_d(results: dict[str, dict[str, History]]) -> plt.Figure:
+def plot_part_d(results: dict[str, dict[str, FitHistory]]) -> plt.Figure:
     """Bar charts of the final training NLL and test error of every method on both models."""
     fig, axes = plt.subplots(2, 2, figsize=(12, 6.5), sharex="col")
     for col, (model_name, runs) in enumerate(results.items()):
