@@ -188,6 +188,18 @@ def test_hygiene_accepts_bounds_and_values_above_rounding_level(tmp_path, text):
     assert not any("rounding level" in p for p in problems), problems
 
 
+def test_hygiene_catches_the_word_card_in_text_and_outputs(tmp_path):
+    nb = _executed_copy(_notebook(SETUP, 'print("target 0.9 (card)")'))
+    nb.cells.append(new_markdown_cell("As the paper card records it."))
+    problems = nbt.hygiene_problems(_write(tmp_path, nb))
+    assert sum("students do not have the paper cards" in p for p in problems) == 2, problems  # code source + markdown
+    nb = _executed_copy(_notebook(SETUP, "x = 1"))
+    nb.cells[-1].outputs = [new_output("stream", name="stdout", text="prototype (Card 01)\n")]
+    assert any("paper cards" in p for p in nbt.hygiene_problems(_write(tmp_path, nb)))
+    nb = _executed_copy(_notebook(SETUP, "discard = 1  # scorecard"))
+    assert not any("paper cards" in p for p in nbt.hygiene_problems(_write(tmp_path, nb)))
+
+
 def test_hygiene_catches_solution_markers_outside_exercise_cells(tmp_path):
     nb = _executed_copy(_notebook(SETUP))
     nb.cells.append(new_markdown_cell("Write your answer after `### BEGIN SOLUTION`."))

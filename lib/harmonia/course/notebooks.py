@@ -62,6 +62,7 @@ _SETUP_CALL = re.compile(r'^(\w+\s*=\s*)?setup\(\s*"(?P<id>\d\d)"\s*(,[^)]*)?\)\
 _WIDGET_CELL = re.compile(r"\bwidgets\.|\binteractive(_figure)?\(|\binteract\(")
 _TIMING_CELL = re.compile(r"\btime_\w+\(|perf_counter|%%?timeit|%%?time\b|\bbenchmark|\btiming")
 _NETWORK = re.compile(r"https?://|\burllib\b|\brequests\b|\burlopen\b|\bwget\b|\bcurl\b|\bsocket\b|pip install")
+_CARD = re.compile(r"\bcards?\b", re.I)  # the course's paper cards are for developers, not for students
 _MARKER_LIKE = re.compile(r"#\s*NBVAL\S*[^\n]*")
 # a number printed at float64 rounding level (exponent -13 or below), unless it is a bound ("< 1e-13")
 _ROUNDING_LEVEL = re.compile(r"(?<![<\d.])(?<!< )(?<!<= )\b\d(\.\d+)?e-(1[3-9]|[2-9]\d|\d{3})\b")
@@ -395,6 +396,11 @@ def hygiene_problems(path: str | Path) -> list[str]:
                 problems.append(f"{where}: prints {rounding.group(0)}, a value at rounding level whose digits change "
                                 "with the CPU; print the bound it satisfies (harmonia.course.report.below)")
     for i, cell in enumerate(nb.cells):
+        text = _source(cell) + "".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+                                       for o in cell.get("outputs", []))
+        if _CARD.search(text):
+            problems.append(f"{cell.cell_type} cell {i}: says {_CARD.search(text).group(0)!r}; students do not have the "
+                            "paper cards (say \"the paper\", \"our prototype\" or \"our target\")")
         if cell.cell_type != "code" and re.search(r"(BEGIN|END) SOLUTION", _source(cell)):
             problems.append(f"{cell.cell_type} cell {i}: mentions a solution marker; nbgrader would treat it as one")
     try:

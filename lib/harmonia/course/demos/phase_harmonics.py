@@ -7,6 +7,7 @@ The methods live in :mod:`harmonia.phase_harmonics`, :mod:`harmonia.wph`, :mod:`
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
@@ -246,19 +247,17 @@ def compare_seeds(before: Recovery, after: Recovery) -> dict[str, float]:
     on which ``after`` is higher), ``n`` (seeds), ``median_gain`` (median of ``after - before``, dB)."""
     if len(before.errors) != len(after.errors) or not before.errors:
         raise ValueError(f"after: expected as many runs as before ({len(before.errors)}), got {len(after.errors)}")
-    gains = sorted(b - a for a, b in zip(before.errors, after.errors))
-    n = len(gains)
-    median = gains[n // 2] if n % 2 else 0.5 * (gains[n // 2 - 1] + gains[n // 2])
-    return {"wins": sum(g > 0 for g in gains), "n": n, "median_gain": median}
+    gains = [b - a for a, b in zip(before.errors, after.errors)]
+    return {"wins": sum(g > 0 for g in gains), "n": len(gains), "median_gain": statistics.median(gains)}
 
 
 def plot_psnr_by_seed(results: dict[int, Recovery]) -> plt.Figure:
-    """PSNR of every run against the number of scale interactions, one line per seed."""
+    """PSNR of every run against the number of scale interactions, one line per run (in seed order)."""
     djs = sorted(results)
     runs = np.array([results[dj].errors for dj in djs])  # (n_dj, n_seeds)
     fig, ax = plt.subplots(figsize=(4.6, 3.2))
     for s in range(runs.shape[1]):
-        ax.plot(djs, runs[:, s], marker="o", lw=1, alpha=0.7, label=f"seed {s}")
+        ax.plot(djs, runs[:, s], marker="o", lw=1, alpha=0.7, label=f"run {s + 1}")
     ax.plot(djs, np.median(runs, axis=1), color="k", lw=2.5, label="median")
     ax.set(xticks=djs, xlabel="scale interactions Δj", ylabel="PSNR after alignment (dB)",
            title="Every run, paired by seed")

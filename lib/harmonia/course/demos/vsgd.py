@@ -157,7 +157,7 @@ def plot_part_a(res: PartResult) -> plt.Figure:
     ax2.fill_between(ts + 1, lo, hi, color=COLORS["vSGD"], alpha=0.2, lw=0)
     opt = res.runs["optimal"].lr[:, 0, 0] * (ts + 1)
     ax2.plot(ts + 1, opt, color=COLORS["optimal"], ls="--", label="optimal schedule 1/(t+1+σ²/e0) · (t+1)")
-    ax2.axhspan(0.3, 0.6, color="0.9", label="card's window [0.3, 0.6]")
+    ax2.axhspan(0.3, 0.6, color="0.9", label="our prototype's window [0.3, 0.6]")
     ax2.set(xscale="log", xlabel="step t", ylabel="η_t h (t+1)", title="vSGD anneals like c/t", ylim=(0, 1.5))
     ax2.legend(fontsize=8)
     return fig
