@@ -16,7 +16,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from scipy.linalg import solve_discrete_lyapunov
 
 from harmonia.distributed import AdditiveNoiseQuadratic, run_easgd
 from harmonia.distributed.analysis import (
@@ -276,16 +275,14 @@ def test_sync_stability_edges():
 
 
 # ------------------------------------------------------------------------------ synchronous EASGD: variance
-def _scipy_center_var(p, eta, alpha, h, sigma2):
-    """Independent route: scipy's Lyapunov solver on the map of the card's update (built here, column by column),
+def _card_map(p, eta, alpha, h):
+    """The map of the card's update, built here column by column (independent of easgd_sync_map)."""
+    return torch.stack([_sync_update(e, eta, alpha, h) for e in torch.eye(p + 1, dtype=F64)], dim=1).numpy()
+
+
+def test_center_var_closed_form_equals_lyapunov_on_random_stable_settings(easgd_lyapunov):
+    """Independent route: scipy's Lyapunov solver (conftest's easgd_lyapunov) on the map of the card's update,
     worker noise eta xi (variance eta^2 sigma^2), no noise on the center."""
-    M = torch.stack([_sync_update(e, eta, alpha, h) for e in torch.eye(p + 1, dtype=F64)], dim=1).numpy()
-    Q = np.zeros_like(M)
-    Q[:p, :p] = eta * eta * sigma2 * np.eye(p)
-    return float(solve_discrete_lyapunov(M, Q)[p, p])
-
-
-def test_center_var_closed_form_equals_lyapunov_on_random_stable_settings():
     rng = np.random.default_rng(1)
     checked = 0
     while checked < 60:
@@ -301,7 +298,7 @@ def test_center_var_closed_form_equals_lyapunov_on_random_stable_settings():
         closed = easgd_sync_center_var(p, eta, alpha, h, sigma2)
         assert closed > 0
         assert math.isclose(closed, lyapunov_var(p, eta, alpha, h, sigma2), rel_tol=1e-12)
-        assert math.isclose(closed, _scipy_center_var(p, eta, alpha, h, sigma2), rel_tol=1e-9)
+        assert math.isclose(closed, float(easgd_lyapunov(_card_map(p, eta, alpha, h), eta, sigma2)[p, p]), rel_tol=1e-9)
         checked += 1
 
 

@@ -136,17 +136,14 @@ def test_heavy_ball_var_card_value():
     assert math.isclose(heavy_ball_var(0.3, 0.0, 2.0, 1.5, b=3), minibatch_sgd_var(3, 0.3, 2.0, 1.5), rel_tol=1e-12)
 
 
-def _easgd_lyapunov_abcd(p, eta, alpha, h, sigma2):
-    """(A, B, C, D) read off scipy's Lyapunov solution of the (p+1)-dim synchronous map, worker noise eta^2 sigma^2."""
-    M = easgd_sync_map(p, eta, alpha, h).numpy()
-    Q = np.zeros((p + 1, p + 1))
-    Q[:p, :p] = eta * eta * sigma2 * np.eye(p)
-    P = solve_discrete_lyapunov(M, Q)
+def _abcd(P):
+    """(A, B, C, D) read off the (p+1)-dim covariance P (workers, then the center)."""
+    p = P.shape[0] - 1
     B = P[0, 1] if p > 1 else 0.0
     return np.array([P[0, 0], B, P[0, p], P[p, p]])
 
 
-def test_easgd_4x4_additive_fixed_point_equals_lyapunov_and_the_center_closed_form():
+def test_easgd_4x4_additive_fixed_point_equals_lyapunov_and_the_center_closed_form(easgd_lyapunov):
     rng = np.random.default_rng(2)
     checked = 0
     while checked < 50:
@@ -160,7 +157,8 @@ def test_easgd_4x4_additive_fixed_point_equals_lyapunov_and_the_center_closed_fo
         M, q = easgd_moment_system(p, eta, alpha, h, 0.0, sigma2, 1)
         S = stationary_moments(M, q)
         assert math.isclose(float(S[3]), easgd_sync_center_var(p, eta, alpha, h, sigma2), rel_tol=1e-9)
-        np.testing.assert_allclose(S.numpy(), _easgd_lyapunov_abcd(p, eta, alpha, h, sigma2), rtol=1e-8, atol=1e-13)
+        P = easgd_lyapunov(easgd_sync_map(p, eta, alpha, h).numpy(), eta, sigma2)  # scipy, worker noise eta^2 sigma^2
+        np.testing.assert_allclose(S.numpy(), _abcd(P), rtol=1e-8, atol=1e-13)
         checked += 1
 
 

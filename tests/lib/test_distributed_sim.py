@@ -31,10 +31,6 @@ from harmonia.distributed import (
 F64 = torch.float64
 
 
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
 def _quadratic(p: int = 4, seed: int = 0):
     """The card's part-C problem: 10-D, h = linspace(0.1, 1, 10), sigma = 1, x0 = 5 * ones."""
     obj = make_objective("quadratic", p, seed=seed)
@@ -47,8 +43,8 @@ def _small_quadratic(p: int = 3, seed: int = 4) -> AdditiveNoiseQuadratic:
 
 
 # ------------------------------------------------------------------------------ elastic exchange
-def test_elastic_exchange_moves_worker_and_center_by_the_same_amount():
-    g = _gen(0)
+def test_elastic_exchange_moves_worker_and_center_by_the_same_amount(seeded):
+    g = seeded(0)
     x, c = torch.randn(7, generator=g, dtype=F64), torch.randn(7, generator=g, dtype=F64)
     alpha = 0.3
     x_new, c_new, d = elastic_exchange(x, c, alpha)
@@ -64,8 +60,8 @@ def test_elastic_exchange_moves_worker_and_center_by_the_same_amount():
     torch.testing.assert_close(c_half, (x + c) / 2, rtol=0, atol=1e-15)
 
 
-def test_elastic_exchange_sync_conserves_the_total_and_is_jacobi():
-    g = _gen(1)
+def test_elastic_exchange_sync_conserves_the_total_and_is_jacobi(seeded):
+    g = seeded(1)
     p, n, alpha = 4, 6, 0.2
     X, c = torch.randn(p, n, generator=g, dtype=F64), torch.randn(n, generator=g, dtype=F64)
     X_new, c_new = elastic_exchange_sync(X, c, alpha)
@@ -181,10 +177,10 @@ def test_scheduler_bad_arguments():
 
 
 # ------------------------------------------------------------------------------ noisy quadratic objective
-def test_quadratic_streams_do_not_depend_on_call_grouping():
+def test_quadratic_streams_do_not_depend_on_call_grouping(seeded):
     p = 3
     grouped, single = _small_quadratic(p), _small_quadratic(p)
-    g = _gen(2)
+    g = seeded(2)
     P1, P2 = torch.randn(p, 5, generator=g, dtype=F64), torch.randn(p, 5, generator=g, dtype=F64)
     G1, G2 = grouped.grad(P1, [0, 1, 2]), grouped.grad(P2, [0, 1, 2])
     # the same six gradients, requested one worker at a time in an interleaved order
@@ -241,9 +237,9 @@ def _fresh(obj):
     return other
 
 
-def test_digits_streams_do_not_depend_on_call_grouping(digits):
+def test_digits_streams_do_not_depend_on_call_grouping(digits, seeded):
     obj = _fresh(digits)
-    g = _gen(3)
+    g = seeded(3)
     theta = obj.initial() + 0.1 * torch.randn(obj.n, generator=g, dtype=F64)
     P = theta.expand(3, -1)
     G1, G2 = obj.grad(P, [0, 1, 2]), obj.grad(P, [0, 1, 2])
@@ -280,10 +276,10 @@ def _autograd_grad(obj, theta, idx, weight_decay):
     return torch.cat([q.grad.reshape(-1) for q in model.parameters()])
 
 
-def test_digits_gradient_is_the_autograd_gradient_of_the_batch_loss(digits):
+def test_digits_gradient_is_the_autograd_gradient_of_the_batch_loss(digits, seeded):
     obj = _fresh(digits)
     assert obj.weight_decay == 1e-4
-    g = _gen(4)
+    g = seeded(4)
     P = obj.initial() + 0.2 * torch.randn(3, obj.n, generator=g, dtype=F64)
     for t in range(2):  # the t-th call of each worker reads batch_indices(i, t)
         G = obj.grad(P, [0, 1, 2])

@@ -22,10 +22,6 @@ from harmonia.maxent import (
 F64 = torch.float64
 
 
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
 def _mirror(a: torch.Tensor) -> torch.Tensor:
     """a(-omega) in FFT order (last two dims)."""
     return torch.roll(torch.flip(a, dims=(-2, -1)), shifts=(1, 1), dims=(-2, -1))
@@ -69,8 +65,8 @@ def red32():
 
 
 # ------------------------------------------------------------------------------ random-phase surrogate
-def test_surrogate_keeps_modulus_and_mean_and_is_real():
-    x = torch.randn(3, 32, 48, generator=_gen(0), dtype=F64).cumsum(dim=-1) + 2.0
+def test_surrogate_keeps_modulus_and_mean_and_is_real(seeded):
+    x = torch.randn(3, 32, 48, generator=seeded(0), dtype=F64).cumsum(dim=-1) + 2.0
     y = random_phase_surrogate(x, seed=1)
     assert y.shape == x.shape and y.dtype == F64 and not y.is_complex()
     xh, yh = torch.fft.fft2(x), torch.fft.fft2(y)
@@ -80,17 +76,17 @@ def test_surrogate_keeps_modulus_and_mean_and_is_real():
     assert float((yh - xh).abs()[..., 1:, 1:].max()) > 1.0
 
 
-def test_surrogate_seeding_and_float32():
-    x = torch.randn(16, 16, generator=_gen(1))
+def test_surrogate_seeding_and_float32(seeded):
+    x = torch.randn(16, 16, generator=seeded(1))
     a, b, c = random_phase_surrogate(x, seed=5), random_phase_surrogate(x, seed=5), random_phase_surrogate(x, 6)
     assert torch.equal(a, b) and not torch.allclose(a, c)
-    assert torch.equal(random_phase_surrogate(x, seed=_gen(5)), a)  # a generator seeded alike
+    assert torch.equal(random_phase_surrogate(x, seed=seeded(5)), a)  # a generator seeded alike
     assert a.dtype == torch.float32
     assert torch.allclose(torch.fft.fft2(a).abs(), torch.fft.fft2(x).abs(), rtol=1e-4, atol=1e-4)
 
 
-def test_surrogate_batch_elements_get_independent_phases():
-    a = torch.randn(64, 64, generator=_gen(2), dtype=F64)
+def test_surrogate_batch_elements_get_independent_phases(seeded):
+    a = torch.randn(64, 64, generator=seeded(2), dtype=F64)
     y = random_phase_surrogate(torch.stack([a, a]), seed=0)
     assert torch.allclose(torch.fft.fft2(y[0]).abs(), torch.fft.fft2(a).abs(), atol=1e-10)
     assert torch.allclose(torch.fft.fft2(y[1]).abs(), torch.fft.fft2(a).abs(), atol=1e-10)
@@ -99,9 +95,9 @@ def test_surrogate_batch_elements_get_independent_phases():
     assert abs(corr) < 0.1  # independent: ~N(0, 1/64)
 
 
-def test_surrogate_of_a_sparse_field_is_gaussian():
+def test_surrogate_of_a_sparse_field_is_gaussian(seeded):
     x = torch.zeros(64, 64, dtype=F64)
-    g = _gen(7)
+    g = seeded(7)
     idx = torch.randperm(64 * 64, generator=g)[:40]
     x.view(-1)[idx] = torch.randn(40, generator=g, dtype=F64).sign() * (1 + torch.rand(40, generator=g, dtype=F64))
     assert float(_kurtosis(x)) > 50
@@ -122,10 +118,10 @@ def test_constraint_counts():
     assert maxent_shifts(0) == [] and maxent_constraints(16, 16, 2, 2, 0)["n_constraints"] == 9
 
 
-def test_constraints_are_wavelet_autocorrelations():
+def test_constraints_are_wavelet_autocorrelations(seeded):
     """sum_omega P_bar F = sum_u z(u + 2^j n) conj(z(u)), z = x * psi_{j,l}: Re for cos rows, Im for sin rows."""
     M, N, J, L = 24, 32, 3, 2
-    x = torch.randn(M, N, generator=_gen(4), dtype=F64)
+    x = torch.randn(M, N, generator=seeded(4), dtype=F64)
     c = maxent_constraints(M, N, J, L, 2)
     Y = c["F"].reshape(c["n_constraints"], -1) @ _periodogram(x).reshape(-1)
     bank = filter_bank_bump_2d(M, N, J, L)
@@ -169,7 +165,7 @@ def test_maxent_kkt_positivity_symmetry_and_duality(red32):
     assert info["n_constraints"] == 1 + 24 + 14 * (1 + 48) and info["rank"] <= info["n_distinct"]
 
 
-def test_maxent_has_more_entropy_than_feasible_alternatives(red32):
+def test_maxent_has_more_entropy_than_feasible_alternatives(red32, seeded):
     x, P_hat, info = red32
     P_bar = _periodogram(x)  # feasible (it defines Y) and > 0 for a Gaussian sample
     assert bool((P_bar > 0).all())
@@ -178,7 +174,7 @@ def test_maxent_has_more_entropy_than_feasible_alternatives(red32):
     # moving along the null space of F (P_hat + t v stays feasible) only lowers the entropy
     c = maxent_constraints(32, 32, 3, 4, 2)
     F = c["F"].reshape(c["n_constraints"], -1)
-    v = torch.randn(32 * 32, generator=_gen(8), dtype=F64)
+    v = torch.randn(32 * 32, generator=seeded(8), dtype=F64)
     v = 0.5 * (v + _mirror(v.reshape(32, 32)).reshape(-1))
     v = v - torch.linalg.pinv(F, rtol=1e-12) @ (F @ v)
     assert float((F @ v).abs().max()) < 1e-9 * float(v.abs().max())
@@ -208,11 +204,11 @@ def test_maxent_scaling_covariance_and_batch_pooling(red32):
     assert P32.dtype == torch.float32 and torch.allclose(P32.double(), P_hat, rtol=1e-4, atol=0)
 
 
-def test_maxent_recovers_a_spectrum_of_its_own_form():
+def test_maxent_recovers_a_spectrum_of_its_own_form(seeded):
     """If the periodogram is exactly 1 / F^T beta, the maximum-entropy spectrum is that spectrum."""
     M = N = 32
     c = maxent_constraints(M, N, 3, 2, 1)
-    g = _gen(9)
+    g = seeded(9)
     beta = torch.zeros(c["n_constraints"], dtype=F64)
     beta[: c["n_energy"]] = 1.0 + torch.rand(c["n_energy"], generator=g, dtype=F64)
     beta[c["n_energy"]:] = 0.1 * torch.randn(c["n_constraints"] - c["n_energy"], generator=g, dtype=F64)

@@ -18,12 +18,8 @@ SMALL = dict(J=4, L=4, k_max=2, k_min=0, delta=1)  # D = 8*9*(2+3+3+3) + 9 = 801
 EPS = dict(J=3, L=2, k_max=2, delta=1, step=4)  # D = 4*9*(2+3+3) + 9 = 297, 64 points per 32x32 image
 
 
-def _gen(seed):
-    return torch.Generator().manual_seed(seed)
-
-
 def _randn(*shape, seed=0, dtype=F64):
-    return torch.randn(*shape, generator=_gen(seed), dtype=dtype)
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
 
 
 # ---------------------------------------------------------------- radial power spectrum
@@ -73,14 +69,14 @@ def test_radial_spectrum_bad_inputs():
 # ---------------------------------------------------------------- kurtosis
 
 
-def test_kurtosis_closed_forms():
-    signs = torch.tensor([1.0, -1.0], dtype=F64).repeat(500)[torch.randperm(1000, generator=_gen(0))]
+def test_kurtosis_closed_forms(seeded):
+    signs = torch.tensor([1.0, -1.0], dtype=F64).repeat(500)[torch.randperm(1000, generator=seeded(0))]
     assert float(M.kurtosis(signs, dims=-1)) == pytest.approx(1.0, abs=1e-12)
     # two values with frequency p: (1 - 3pq) / (pq)
     b = (torch.arange(1000) < 300).to(F64)
     p, q = 0.3, 0.7
     assert float(M.kurtosis(b, dims=-1)) == pytest.approx((1 - 3 * p * q) / (p * q), rel=1e-12)
-    uni = torch.rand(400_000, generator=_gen(1), dtype=F64)
+    uni = torch.rand(400_000, generator=seeded(1), dtype=F64)
     assert float(M.kurtosis(uni, dims=-1)) == pytest.approx(1.8, abs=0.02)
     g = _randn(400, 500, seed=2)
     assert float(M.kurtosis(g)) == pytest.approx(3.0, abs=0.05)
@@ -150,7 +146,7 @@ def _cov(x):
     return F.foveal_covariance(x, **EPS)
 
 
-def test_spectral_rel_error_identities():
+def test_spectral_rel_error_identities(seeded):
     K1, K2 = _cov(_randn(2, 32, 32, seed=7)), _cov(_randn(2, 32, 32, seed=8))
     assert float(M.spectral_rel_error(K1, K1)) == 0.0
     eps = M.spectral_rel_error(K1, K2)
@@ -158,12 +154,12 @@ def test_spectral_rel_error_identities():
     # invariant to scaling the images, and to any positive per-feature scale applied to both matrices
     K1s, K2s = _cov(3 * _randn(2, 32, 32, seed=7)), _cov(3 * _randn(2, 32, 32, seed=8))
     assert float(M.spectral_rel_error(K1s, K2s)) == pytest.approx(float(eps), rel=1e-9)
-    s = torch.rand(297, generator=_gen(9), dtype=F64) + 0.1
+    s = torch.rand(297, generator=seeded(9), dtype=F64) + 0.1
     S = s[:, None] * s[None, :]
     assert float(M.spectral_rel_error(K1 * S, K2 * S)) == pytest.approx(float(eps), rel=1e-9)
 
 
-def test_spectral_rel_error_statistics():
+def test_spectral_rel_error_statistics(seeded):
     # two independent Gaussian-noise sets agree better when the sets grow
     eps_small = float(M.spectral_rel_error(_cov(_randn(2, 32, 32, seed=10)), _cov(_randn(2, 32, 32, seed=11))))
     test16 = _cov(_randn(16, 32, 32, seed=12))
@@ -171,8 +167,8 @@ def test_spectral_rel_error_statistics():
     assert eps_large < 0.6 * eps_small
     # sparse spikes (same variance, very different phase-harmonic structure) are farther away
     spikes = torch.zeros(16, 32 * 32, dtype=F64)
-    idx = torch.randint(0, 32 * 32, (16, 6), generator=_gen(14))
-    spikes.scatter_(1, idx, torch.randn(16, 6, generator=_gen(15), dtype=F64))
+    idx = torch.randint(0, 32 * 32, (16, 6), generator=seeded(14))
+    spikes.scatter_(1, idx, torch.randn(16, 6, generator=seeded(15), dtype=F64))
     spikes = spikes.reshape(16, 32, 32)
     spikes = spikes / spikes.std()
     eps_spikes = float(M.spectral_rel_error(test16, _cov(spikes)))

@@ -30,10 +30,6 @@ from harmonia.nn import (
 F64 = torch.float64
 
 
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
 # ------------------------------------------------------------------------------ models
 @pytest.mark.parametrize(("activation", "cls"), [("tanh", nn.Tanh), ("relu", nn.ReLU), ("sigmoid", nn.Sigmoid)])
 def test_mlp_structure(activation, cls):
@@ -126,7 +122,7 @@ def test_metrics_against_hand_computation():
 
 # ------------------------------------------------------------------------------ fit
 def _separable(n: int = 70, seed: int = 0):
-    gen = _gen(seed)
+    gen = torch.Generator().manual_seed(seed)
     X = torch.randn(n, 2, generator=gen)
     y = (X[:, 0] + 0.5 * X[:, 1] > 0).long()
     return X, y
@@ -269,9 +265,9 @@ def test_load_digits_arguments():
 
 
 # ------------------------------------------------------------------------------ gradient moments
-def test_grad_moments_for_a_cnn():
+def test_grad_moments_for_a_cnn(seeded):
     model = small_cnn(channels=2, dtype=F64)
-    gen = _gen(2)
+    gen = seeded(2)
     x = torch.rand(5, 64, generator=gen, dtype=F64)
     y = torch.randint(0, 10, (5,), generator=gen)
     stats = grad_moments(model, F.cross_entropy, x, y)

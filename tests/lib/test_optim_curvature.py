@@ -22,19 +22,15 @@ F64 = torch.float64
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 
 
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
 def _data(n: int, d_in: int, classes: int, seed: int):
-    gen = _gen(seed)
+    gen = torch.Generator().manual_seed(seed)
     x = torch.randn(n, d_in, generator=gen, dtype=F64)
     y = torch.randint(0, classes, (n,), generator=gen)
     return x, y
 
 
 def _targets(n: int, d_out: int, seed: int) -> torch.Tensor:
-    return torch.randn(n, d_out, generator=_gen(100 + seed), dtype=F64)
+    return torch.randn(n, d_out, generator=torch.Generator().manual_seed(100 + seed), dtype=F64)
 
 
 def _mse(out, target):
@@ -191,17 +187,17 @@ def _quadratic_grad_fn(A: torch.Tensor, params: list[torch.Tensor], calls: list[
 
 
 def _params(seed: int) -> list[torch.Tensor]:
-    gen = _gen(seed)
+    gen = torch.Generator().manual_seed(seed)
     return [torch.randn(3, generator=gen, dtype=F64), torch.randn(2, generator=gen, dtype=F64)]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_fd_on_a_diagonal_quadratic_is_the_diagonal(seed):
+def test_fd_on_a_diagonal_quadratic_is_the_diagonal(seed, seeded):
     diag = torch.tensor([0.5, 2.0, 7.0, 0.01, 3.0], dtype=F64)
     params = _params(seed)
     saved = [p.clone() for p in params]
-    direction = [torch.randn(3, generator=_gen(10 + seed), dtype=F64),
-                 torch.randn(2, generator=_gen(20 + seed), dtype=F64) * 1e-3]
+    direction = [torch.randn(3, generator=seeded(10 + seed), dtype=F64),
+                 torch.randn(2, generator=seeded(20 + seed), dtype=F64) * 1e-3]
     calls: list[int] = []
     h = fd_diag(_quadratic_grad_fn(torch.diag(diag), params, calls), params, direction)
     torch.testing.assert_close(torch.cat(h), diag, rtol=1e-8, atol=0)
@@ -209,9 +205,9 @@ def test_fd_on_a_diagonal_quadratic_is_the_diagonal(seed):
     assert all(torch.equal(p, s) for p, s in zip(params, saved))  # restored bit-exactly
 
 
-def test_fd_on_a_full_quadratic_is_the_probe_ratio():
+def test_fd_on_a_full_quadratic_is_the_probe_ratio(seeded):
     """Non-diagonal A: h_i = |(A delta)_i| / |delta_i|, with delta moved away from zero by eps."""
-    gen = _gen(3)
+    gen = seeded(3)
     M = torch.randn(5, 5, generator=gen, dtype=F64)
     A = M @ M.T + torch.eye(5, dtype=F64)
     params = _params(4)

@@ -24,10 +24,6 @@ from harmonia.optim import (
 F64 = torch.float64
 
 
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
 def _t(values) -> torch.Tensor:
     return torch.tensor(values, dtype=F64)
 
@@ -80,23 +76,23 @@ def test_oracle_lr_minimises_the_expected_loss_after_one_step(h, sigma, dist, n)
         assert math.isclose(oracle, dist**2 / (h * (dist**2 + sigma**2 / n)), rel_tol=1e-14)
 
 
-def test_oracle_lr_by_monte_carlo():
+def test_oracle_lr_by_monte_carlo(seeded):
     """Card exercise 5: the empirical one-step loss, a parabola in eta, has its minimum at the oracle rate."""
     h, sigma, n = 2.0, 1.5, 8
     problem = NoisyQuadratic(_t([h]), sigma)
     theta = _t([1.0])
-    g = problem.sample_grads(theta.expand(100_000, 1), n, _gen(0)).mean(dim=0)[:, 0]  # 1e5 mean gradients
+    g = problem.sample_grads(theta.expand(100_000, 1), n, seeded(0)).mean(dim=0)[:, 0]  # 1e5 mean gradients
     # E_mc[(theta - eta g)^2] = theta^2 - 2 eta theta m1 + eta^2 m2: minimum at theta m1 / m2
     eta_mc = float(theta[0] * g.mean() / g.square().mean())
     assert abs(eta_mc / float(problem.oracle_lr(theta, n)[0]) - 1) < 0.02
 
 
-def test_sample_gradient_moments_by_monte_carlo():
+def test_sample_gradient_moments_by_monte_carlo(seeded):
     h, sigma, star = _t([0.5, 2.0, 4.0]), _t([1.0, 0.3, 2.0]), _t([0.0, 1.0, -1.0])
     problem = NoisyQuadratic(h, sigma, star)
     theta = _t([1.0, -2.0, 0.5])
     N = 100_000
-    gs = problem.sample_grads(theta, N, _gen(1))
+    gs = problem.sample_grads(theta, N, seeded(1))
     assert gs.shape == (N, 3)
     mean, var = gs.mean(dim=0), gs.var(dim=0)
     sd = h * sigma
@@ -108,10 +104,10 @@ def test_sample_gradient_moments_by_monte_carlo():
     assert abs(float(losses.mean()) - float(problem.expected_loss(theta))) <= 4 * se
 
 
-def test_batch_mean_gradient_has_leading_trial_axes():
+def test_batch_mean_gradient_has_leading_trial_axes(seeded):
     problem = NoisyQuadratic(_t([1.0, 3.0]), _t([2.0, 0.5]))
     theta = torch.zeros(50_000, 2, dtype=F64)
-    g = problem.sample_grad(theta, 4, _gen(2))
+    g = problem.sample_grad(theta, 4, seeded(2))
     assert g.shape == (50_000, 2)
     var = g.var(dim=0)
     expected = (problem.h * problem.sigma).square() / 4
@@ -120,10 +116,10 @@ def test_batch_mean_gradient_has_leading_trial_axes():
     assert problem.curvature(torch.zeros(5, 7, 2, dtype=F64)).shape == (5, 7, 2)
 
 
-def test_excess_and_expected_loss_closed_forms():
+def test_excess_and_expected_loss_closed_forms(seeded):
     h, sigma, star = _t([0.5, 2.0, 4.0]), _t([1.0, 0.3, 2.0]), _t([0.0, 1.0, -1.0])
     problem = NoisyQuadratic(h, sigma, star)
-    theta = torch.randn(4, 5, 3, generator=_gen(3), dtype=F64)
+    theta = torch.randn(4, 5, 3, generator=seeded(3), dtype=F64)
     excess, expected = problem.excess_loss(theta), problem.expected_loss(theta)
     assert excess.shape == (4, 5) and expected.shape == (4, 5)
     noise_floor = sum(0.5 * hi * si**2 for hi, si in zip([0.5, 2.0, 4.0], [1.0, 0.3, 2.0]))
@@ -134,7 +130,7 @@ def test_excess_and_expected_loss_closed_forms():
         assert math.isclose(float(expected[a, b]), ref + noise_floor, rel_tol=1e-14)
     assert float(problem.excess_loss(star)) == 0.0
     # a per-trial optimum
-    other = torch.randn(4, 5, 3, generator=_gen(4), dtype=F64)
+    other = torch.randn(4, 5, 3, generator=seeded(4), dtype=F64)
     torch.testing.assert_close(problem.excess_loss(theta, other), 0.5 * (h * (theta - other).square()).sum(-1),
                                rtol=1e-14, atol=0)
 
@@ -171,8 +167,8 @@ def test_schedules():
 
 # ------------------------------------------------------------------------------ jumping optima
 @pytest.mark.parametrize(("steps", "every"), [(50, 10), (47, 10), (9, 10), (30, 1)])
-def test_jumping_optima_structure(steps, every):
-    path = jumping_optima(steps, every, 2.5, (6, 2), start=1.0, generator=_gen(0))
+def test_jumping_optima_structure(steps, every, seeded):
+    path = jumping_optima(steps, every, 2.5, (6, 2), start=1.0, generator=seeded(0))
     assert path.shape == (steps, 6, 2) and path.dtype == F64
     assert bool((path[0] == 1.0).all())
     for t in range(1, steps):
@@ -187,10 +183,10 @@ def test_jumping_optima_structure(steps, every):
         assert bool((jumps > 0).any()) and bool((jumps < 0).any())
 
 
-def test_jumping_optima_reproducible():
-    a = jumping_optima(100, 10, 1.0, (8,), generator=_gen(3))
-    b = jumping_optima(100, 10, 1.0, (8,), generator=_gen(3))
-    c = jumping_optima(100, 10, 1.0, (8,), generator=_gen(4))
+def test_jumping_optima_reproducible(seeded):
+    a = jumping_optima(100, 10, 1.0, (8,), generator=seeded(3))
+    b = jumping_optima(100, 10, 1.0, (8,), generator=seeded(3))
+    c = jumping_optima(100, 10, 1.0, (8,), generator=seeded(4))
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
@@ -223,10 +219,10 @@ def test_run_vsgd_fd_rate_on_a_quadratic_is_the_bbprop_rate():
     torch.testing.assert_close(b.theta, a.theta, rtol=1e-6, atol=1e-9)
 
 
-def test_run_vsgd_reacts_to_a_jump():
+def test_run_vsgd_reacts_to_a_jump(seeded):
     """The optimum jumps by 3 sigma at t = 500: the memory collapses, the rate rises, the loss recovers."""
     problem = NoisyQuadratic(_t([1.0]), 1.0)
-    path = jumping_optima(1000, 500, 3.0, (50, 1), generator=_gen(0))
+    path = jumping_optima(1000, 500, 3.0, (50, 1), generator=seeded(0))
     run = run_vsgd(problem, 0.0, 1000, trials=50, seed=0, theta_star_path=path)
     tau, lr, excess = run.tau[..., 0], run.lr[..., 0], run.excess
     assert float(tau[500:600].min(dim=0).values.median()) < 0.2 * float(tau[498].median())

@@ -29,10 +29,6 @@ from harmonia.optim import (
 F64 = torch.float64
 
 
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
 def _t(values) -> torch.Tensor:
     return torch.tensor(values, dtype=F64)
 
@@ -108,8 +104,8 @@ def test_finite_difference_rate_matches_hand_computation():
     torch.testing.assert_close(new.vhbar, _t(ref["vhbar"]), rtol=1e-14, atol=0)
 
 
-def test_init_is_the_slow_start():
-    gen = _gen(0)
+def test_init_is_the_slow_start(seeded):
+    gen = seeded(0)
     gs = torch.randn(4, 3, generator=gen, dtype=F64)
     g2s = gs.square() + torch.rand(4, 3, generator=gen, dtype=F64)
     hs = torch.rand(4, 3, generator=gen, dtype=F64)
@@ -137,7 +133,7 @@ def test_block_index_layout():
 
 
 def _random_draws(steps, d, seed, n=1):
-    gen = _gen(seed)
+    gen = torch.Generator().manual_seed(seed)
     g = torch.randn(steps, d, generator=gen, dtype=F64) + 0.3
     g2 = g.square() + (n > 1) * torch.rand(steps, d, generator=gen, dtype=F64)
     h = 0.1 + torch.rand(steps, d, generator=gen, dtype=F64)
@@ -277,11 +273,11 @@ def test_run_vsgd_invariants(variant):
 
 
 @pytest.mark.parametrize(("variant", "outlier_sigma"), [("l", None), ("l", 2.0), ("b", None)])
-def test_direct_loop_invariants(variant, outlier_sigma):
+def test_direct_loop_invariants(variant, outlier_sigma, seeded):
     d, n = 4, 5
     problem = NoisyQuadratic(_t([0.3, 1.0, 2.0, 8.0]), _t([1.0, 0.5, 0.0, 2.0]), _t([1.0, -1.0, 2.0, 0.0]))
     blocks = None if variant == "l" else torch.tensor([0, 0, 1, 1])
-    gen = _gen(5)
+    gen = seeded(5)
     theta = _t([0.0, 0.0, 0.0, 3.0])
     e0 = float(problem.excess_loss(theta))
     warm = problem.sample_grads(theta.expand(6, d), n, gen)  # (n, n0, d)
@@ -323,9 +319,9 @@ def test_pure_noise_memory_grows_linearly_with_run_vsgd():
         assert 0.5 <= ratio <= 0.8, (t, ratio)
 
 
-def test_pure_noise_memory_grows_linearly_statistics_only():
+def test_pure_noise_memory_grows_linearly_statistics_only(seeded):
     """The card's check: parameters frozen at the optimum, g ~ N(0, 1), 200 streams."""
-    gen = _gen(11)
+    gen = seeded(11)
     warm = torch.randn(10, 200, 1, generator=gen, dtype=F64)
     state = vsgd_init(warm, warm.square(), torch.ones_like(warm))
     ones = torch.ones(200, 1, dtype=F64)
@@ -341,7 +337,7 @@ def test_pure_noise_memory_grows_linearly_statistics_only():
 _H = _t([0.5, 2.0, 5.0])
 _SIGMA = _t([0.5, 1.0, 0.2])
 _STAR = _t([1.0, -1.0, 0.5])
-_NOISE = torch.randn(5 + 100, 2, 3, generator=_gen(7), dtype=F64)  # (n0 + steps, n, d)
+_NOISE = torch.randn(5 + 100, 2, 3, generator=torch.Generator().manual_seed(7), dtype=F64)  # (n0 + steps, n, d)
 
 
 def _trajectory(loss_scale: float, coord_scale: torch.Tensor, blocks: torch.Tensor | None) -> torch.Tensor:
@@ -386,7 +382,7 @@ def test_invariance_to_the_scale_of_a_coordinate_for_vsgd_l():
 
 # ------------------------------------------------------------------------------ the optimizer
 def _mlp_data(steps: int, batch: int = 8, seed: int = 0, dtype=F64):
-    gen = _gen(seed)
+    gen = torch.Generator().manual_seed(seed)
     xs = torch.randn(steps, batch, 5, generator=gen, dtype=dtype)
     ys = torch.randint(0, 3, (steps, batch), generator=gen)
     return xs, ys
@@ -508,8 +504,8 @@ def test_state_dict_round_trip(variant, curvature, split):
     assert opt2.statistics().t == opt.statistics().t == split + 5 - 4
 
 
-def test_finite_differences_train_a_cnn_with_a_plain_closure():
-    gen = _gen(1)
+def test_finite_differences_train_a_cnn_with_a_plain_closure(seeded):
+    gen = seeded(1)
     x = torch.rand(16, 64, generator=gen, dtype=F64)
     y = torch.randint(0, 10, (16,), generator=gen)
     model = small_cnn(channels=4, dtype=F64)
