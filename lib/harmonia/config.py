@@ -27,8 +27,6 @@ __all__ = [
     "MODES",
     "device",
     "mode",
-    "is_full",
-    "FULL",
     "seed_everything",
     "make_generator",
     "check_tensor",
@@ -82,6 +80,9 @@ def device() -> torch.device:
 def mode() -> Mode:
     """The run mode, read from ``HARMONIA_MODE`` each time (default ``"fast"``).
 
+    Chapters do not call this: :func:`harmonia.course.settings.current` reads it once into the
+    chapter's settings (``session.settings``), the one place the course learns its mode.
+
     Returns
     -------
     {"fast", "full"}
@@ -95,19 +96,6 @@ def mode() -> Mode:
     if value not in MODES:
         raise ValueError(f"HARMONIA_MODE: expected one of {MODES}, got {value!r}")
     return value  # type: ignore[return-value]
-
-
-def is_full() -> bool:
-    """``True`` in full mode (``HARMONIA_MODE=full``), ``False`` in fast mode."""
-    return mode() == "full"
-
-
-def __getattr__(name: str) -> bool:
-    # ``harmonia.config.FULL`` is evaluated at access time, so a notebook that changes
-    # HARMONIA_MODE before importing a chapter helper sees the new value.
-    if name == "FULL":
-        return is_full()
-    raise AttributeError(f"module 'harmonia.config' has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------------------------

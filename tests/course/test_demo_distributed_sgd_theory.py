@@ -9,13 +9,16 @@ import numpy as np
 import pytest
 
 from harmonia.course.demos import distributed_sgd_theory as demo
+from harmonia.course.settings import current
+
+FAST, FULL = current(mode="fast", device="cpu"), current(mode="full", device="cpu")
 
 SMALL = demo.Settings(mc_chains=1500, mc_rounds=200, rate_chains=20_000, tree_rounds=400, trap_steps=4000,
                       noise_runs=8, record_every=10)
 
 
 def test_settings():
-    fast, full = demo.settings(full=False), demo.settings(full=True)
+    fast, full = demo.settings(FAST), demo.settings(FULL)
     assert full.mc_chains > fast.mc_chains and full.tree_rounds > fast.tree_rounds
 
 

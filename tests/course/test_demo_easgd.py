@@ -7,12 +7,15 @@ import numpy as np
 import pytest
 
 from harmonia.course.demos import easgd as demo
+from harmonia.course.settings import current
+
+FAST, FULL = current(mode="fast", device="cpu"), current(mode="full", device="cpu")
 
 SMALL = demo.Settings(race_rounds=300, digits_rounds=30, digits_hidden=8, record_every=10, taus=(1, 4))
 
 
 def test_settings():
-    fast, full = demo.settings(full=False), demo.settings(full=True)
+    fast, full = demo.settings(FAST), demo.settings(FULL)
     assert fast.taus == (1, 16) and full.taus == (1, 4, 16, 64)
     assert full.race_rounds == 4000
 

@@ -8,6 +8,9 @@ import pytest
 import torch
 
 from harmonia.course.demos import maxent as demo
+from harmonia.course.settings import current
+
+FAST, FULL = current(mode="fast", device="cpu"), current(mode="full", device="cpu")
 from harmonia.course.exercises.ch07 import count_moments, fourier_phase_corr
 
 TINY = demo.Settings(J=3, L=2, dl=1, dn=1, steps=15, restarts=1, n_samples=2, k_max=2, delta=1, step=4)
@@ -15,7 +18,7 @@ TINY = demo.Settings(J=3, L=2, dl=1, dn=1, steps=15, restarts=1, n_samples=2, k_
 
 @pytest.fixture(scope="module")
 def data():
-    d = demo.load_data(full=False)
+    d = demo.load_data(demo.settings(FAST))
     # a 32x32 corner keeps the run short (the statistics need not be periodic for a smoke test)
     return {"x_bar": d["x_bar"][:32, :32].contiguous(), "test": d["test"][:3, :32, :32].contiguous(),
             "snapshots": d["snapshots"], "times": d["times"]}
@@ -27,16 +30,16 @@ def syntheses(data):
 
 
 def test_load_data_and_settings():
-    d = demo.load_data(full=False)
+    d = demo.load_data(demo.settings(FAST))
     assert d["x_bar"].shape == (64, 64) and d["test"].shape == (7, 64, 64)
     assert d["snapshots"].shape[0] == d["times"].shape[0] == 21
-    fast, full = demo.settings(full=False), demo.settings(full=True)
+    fast, full = demo.settings(FAST), demo.settings(FULL)
     assert (fast.J, fast.L, fast.dl, fast.dn) == (4, 4, 2, 1)
     assert (full.J, full.L, full.dl, full.dn, full.restarts, full.steps) == (5, 8, 4, 2, 11, 500)
 
 
-def test_operators_have_the_cards_fast_mode_counts():
-    S = demo.settings(full=False)
+def test_operators_have_the_fast_mode_counts():
+    S = demo.settings(FAST)
     counts = {m: demo.build_operator(m, 64, 64, S).index.count_real("zhang-mallat-2021") for m in "BCD"}
     assert counts["B"] == 1254 and counts["C"] == 2094
     assert demo.moment_counts(S.J, S.L, 1, S.dl, S.dn) == counts

@@ -8,6 +8,9 @@ import pytest
 import torch
 
 from harmonia.course.demos import vsgd as demo
+from harmonia.course.settings import current
+
+FAST, FULL = current(mode="fast", device="cpu"), current(mode="full", device="cpu")
 from harmonia.data import load_digits
 from harmonia.nn import FitHistory
 
@@ -19,8 +22,8 @@ def digits():
     return load_digits()
 
 
-def test_settings_follow_the_card():
-    fast, full = demo.settings(full=False), demo.settings(full=True)
+def test_settings_fast_and_full_sizes():
+    fast, full = demo.settings(FAST), demo.settings(FULL)
     assert (fast.batch_size, fast.epochs, fast.trials) == (16, 5, 400)
     assert (full.batch_size, full.epochs) == (1, 30)
     assert fast.sgd_grid == (0.003, 0.01, 0.03, 0.1, 0.3)

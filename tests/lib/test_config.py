@@ -16,7 +16,6 @@ from harmonia.config import (
     check_positive,
     check_tensor,
     device,
-    is_full,
     make_generator,
     mode,
     seed_everything,
@@ -78,12 +77,11 @@ def test_device_types_torch_knows_but_the_course_cannot_compute_on_are_rejected(
 
 
 # ---------------------------------------------------------------------------------------------
-# mode(), is_full(), FULL
+# mode()
 # ---------------------------------------------------------------------------------------------
 def test_mode_default_is_fast(monkeypatch):
     monkeypatch.delenv("HARMONIA_MODE", raising=False)
     assert mode() == "fast"
-    assert is_full() is False
 
 
 def test_mode_empty_is_fast(monkeypatch):
@@ -95,7 +93,6 @@ def test_mode_empty_is_fast(monkeypatch):
 def test_mode_values_case_insensitive(monkeypatch, value, expected):
     monkeypatch.setenv("HARMONIA_MODE", value)
     assert mode() == expected
-    assert is_full() is (expected == "full")
 
 
 @pytest.mark.parametrize("value", ["slow", "fulll", "1"])
@@ -104,15 +101,6 @@ def test_mode_invalid_names_variable(monkeypatch, value):
     with pytest.raises(ValueError, match=r"^HARMONIA_MODE: expected one of \('fast', 'full'\)") as info:
         mode()
     assert repr(value.lower()) in str(info.value)
-
-
-def test_full_is_read_at_access_time(monkeypatch):
-    monkeypatch.setenv("HARMONIA_MODE", "fast")
-    assert config.FULL is False
-    monkeypatch.setenv("HARMONIA_MODE", "full")
-    assert config.FULL is True
-    monkeypatch.setenv("HARMONIA_MODE", "fast")
-    assert config.FULL is False
 
 
 def test_module_getattr_unknown_name():

@@ -29,6 +29,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from harmonia.course import gpucheck
 from harmonia.course import notebooks as nbtools
 from harmonia.course.manifest import ManifestError, find_manifest, load_manifest, repo_root
 from harmonia.course.readme import readme_table_problems, render_readme
@@ -290,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the benchmark")
     p.add_argument("--list", action="store_true", help="list the benchmarks")
     p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("gpucheck", help="device tests, chapter demos and benchmarks on a GPU (report in build/gpucheck)")
+    gpucheck.add_arguments(p)
+    p.set_defaults(func=gpucheck.run_from)
     p = sub.add_parser("lab", help="start JupyterLab on chapter 00")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--token", default="")

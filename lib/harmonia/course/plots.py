@@ -12,8 +12,10 @@ closes the figure so nothing is displayed twice.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 from collections.abc import Sequence
+from typing import TypeVar
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -21,11 +23,14 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+T = TypeVar("T")
+
 __all__ = [
     "PALETTE",
     "STYLE",
     "apply_style",
     "show",
+    "to_host",
     "figure_png",
     "image_grid",
     "plot_spectrum",
@@ -118,6 +123,25 @@ def show(fig: Figure, alt: str) -> None:
             display(bundle, raw=True, metadata={"image/png": {"alt": alt}})
     finally:
         plt.close(fig)
+
+
+def to_host(obj: T) -> T:
+    """``obj`` with every tensor it holds moved to the CPU and detached, for drawing.
+
+    Walks tensors, dicts, lists, tuples and dataclass instances (rebuilt with ``dataclasses.replace``);
+    anything else is returned as is. Demos compute on ``settings.device``; their plot functions call
+    this first, since matplotlib reads only host memory.
+    """
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()  # type: ignore[return-value]
+    if isinstance(obj, dict):
+        return type(obj)((k, to_host(v)) for k, v in obj.items())  # type: ignore[return-value]
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, "_fields"):
+        return type(obj)(to_host(v) for v in obj)  # type: ignore[return-value]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        changes = {f.name: to_host(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.init}
+        return dataclasses.replace(obj, **changes)
+    return obj
 
 
 def _to_numpy(x: object) -> np.ndarray:

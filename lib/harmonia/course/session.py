@@ -13,20 +13,30 @@ import torch
 from harmonia import config
 from harmonia.course import plots
 from harmonia.course.manifest import Chapter, ManifestError, get_chapter, load_manifest
+from harmonia.course.settings import ChapterSettings, current
 
 __all__ = ["Session", "setup", "banner"]
 
 
 @dataclass(frozen=True)
 class Session:
-    """What ``setup`` configured: the chapter, the mode, the device and the seeded generator."""
+    """What ``setup`` configured: the chapter, its settings (mode, device, dtype) and the seeded generator."""
 
     chapter: Chapter | None
     chapter_id: str
-    mode: str
-    device: torch.device
+    settings: ChapterSettings
     seed: int
     generator: torch.Generator
+
+    @property
+    def mode(self) -> str:
+        """``settings.mode``."""
+        return self.settings.mode
+
+    @property
+    def device(self) -> torch.device:
+        """``settings.device``."""
+        return self.settings.device
 
 
 def _in_ipython():
@@ -44,7 +54,8 @@ def banner(chapter_id: str, chapter: Chapter | None, mode: str, device: torch.de
     return f"Harmonia {chapter_id}{title} | mode: {mode} | device: {device.type}"
 
 
-def setup(chapter_id: str, seed: int = 0, *, quiet: bool = False) -> Session:
+def setup(chapter_id: str, seed: int = 0, *, quiet: bool = False, mode: str | None = None,
+          device: str | torch.device | None = None) -> Session:
     """Prepare a chapter: seeds, inline PNG figures, course style, banner.
 
     Parameters
@@ -55,6 +66,8 @@ def setup(chapter_id: str, seed: int = 0, *, quiet: bool = False) -> Session:
         Seed for Python, NumPy and torch (default 0, so stored outputs are reproducible).
     quiet : bool
         Do not print the banner.
+    mode, device : optional
+        Override ``HARMONIA_MODE`` / ``HARMONIA_DEVICE`` (see :func:`harmonia.course.settings.current`).
 
     Returns
     -------
@@ -64,8 +77,7 @@ def setup(chapter_id: str, seed: int = 0, *, quiet: bool = False) -> Session:
         chapter_id = f"{chapter_id:02d}"
     if not isinstance(chapter_id, str) or len(chapter_id) != 2 or not chapter_id.isdigit():
         raise ValueError(f"chapter_id: expected a two-digit string such as '05', got {chapter_id!r}")
-    mode = config.mode()
-    dev = config.device()
+    settings = current(mode=mode, device=device)
     generator = config.seed_everything(seed)
     try:
         chapter: Chapter | None = get_chapter(chapter_id, load_manifest())
@@ -82,5 +94,5 @@ def setup(chapter_id: str, seed: int = 0, *, quiet: bool = False) -> Session:
             pass
     plots.apply_style()
     if not quiet:
-        print(banner(chapter_id, chapter, mode, dev))
-    return Session(chapter, chapter_id, mode, dev, seed, generator)
+        print(banner(chapter_id, chapter, settings.mode, settings.device))
+    return Session(chapter, chapter_id, settings, seed, generator)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from harmonia.config import is_full
+from harmonia.course.settings import ChapterSettings, extend
 from harmonia.distributed import AdditiveNoiseQuadratic, make_objective, run_easgd, run_msgd
 from harmonia.distributed.analysis import (
     DoubleWell,
@@ -52,7 +52,7 @@ __all__ = [
     "easgd_multiplicative", "easgd_moments_mc", "momentum_identity", "plot_momentum_identity", "saddle_sweep",
     "plot_saddle", "schur_curve", "noise_escape", "plot_noise_escape", "tree_race", "plot_tree_race", "tree_table", "tree_dist_check",
     "sweep_radii", "plot_sweep_radii", "plot_speedup_explorer", "plot_spring_explorer", "plot_trap_explorer",
-    "plot_tree_explorer", "TRAP_START",
+    "plot_tree_explorer", "TRAP_START", "device_check",
 ]
 
 F64 = torch.float64
@@ -60,8 +60,8 @@ COLORS = {"SGD": "0.3", "MSGD": "C1", "EASGD": "C3", "tree": "C2", "DOWNPOUR": "
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Sizes of the chapter's experiments (fast mode by default)."""
+class Settings(ChapterSettings):
+    """Mode, device and the sizes of the chapter's experiments (fast mode by default)."""
 
     mc_chains: int = 4000
     mc_rounds: int = 300
@@ -72,10 +72,10 @@ class Settings:
     record_every: int = 10
 
 
-def settings(full: bool | None = None) -> Settings:
-    """Fast mode as above; full mode: 4x more Monte-Carlo chains and 10 000 tree rounds."""
-    full = is_full() if full is None else full
-    return Settings(mc_chains=16_000, rate_chains=1_000_000, tree_rounds=10_000, record_every=20) if full else Settings()
+def settings(base: ChapterSettings | None = None) -> Settings:
+    """``base`` (default: :func:`harmonia.course.settings.current`) with the sizes of its mode: fast
+    mode as above; full mode: 4x more Monte-Carlo chains and 10 000 tree rounds."""
+    return extend(Settings, base, {"mc_chains": 16_000, "rate_chains": 1_000_000, "tree_rounds": 10_000, "record_every": 20})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,19 +130,19 @@ def additive_variance(eta: float, s: Settings, ps=(1, 4, 16), delta: float = 0.5
     settings); the standard error of a sample variance of ``n`` Gaussian values is :math:`V\\sqrt{2/(n-1)}`.
     """
     n = s.mc_chains
-    zeros = torch.zeros(n, dtype=F64)
+    ones, zeros = torch.ones(n, dtype=F64, device=s.device), torch.zeros(n, dtype=F64, device=s.device)
     out = {"eta": eta, "ps": list(ps), "closed": {}, "mc": {}}
     for b in ps:
-        obj = AdditiveNoiseQuadratic(torch.ones(n, dtype=F64), 1 / math.sqrt(b), 1, seed)
+        obj = AdditiveNoiseQuadratic(ones, 1 / math.sqrt(b), 1, seed)
         out["closed"][("SGD", b)] = minibatch_sgd_var(b, eta)
         out["mc"][("SGD", b)] = float(run_msgd(obj, zeros, eta, s.mc_rounds, record_every=s.mc_rounds).center.var())
         a = beta / b
         if easgd_sync_stable(b, eta, a):
-            obj = AdditiveNoiseQuadratic(torch.ones(n, dtype=F64), 1.0, b, seed)
+            obj = AdditiveNoiseQuadratic(ones, 1.0, b, seed)
             out["closed"][("EASGD", b)] = easgd_sync_center_var(b, eta, a)
             res = run_easgd(obj, zeros, b, eta, s.mc_rounds, alpha=a, mode="sync", record_every=s.mc_rounds)
             out["mc"][("EASGD", b)] = float(res.center.var())
-    obj = AdditiveNoiseQuadratic(torch.ones(n, dtype=F64), 1.0, 1, seed)
+    obj = AdditiveNoiseQuadratic(ones, 1.0, 1, seed)
     out["closed"][("MSGD", 1)] = heavy_ball_var(eta, delta)
     out["mc"][("MSGD", 1)] = float(heavy_ball_run(obj, zeros, eta, delta, s.mc_rounds, record_every=s.mc_rounds)[-1].var())
     out["z"] = {k: abs(out["mc"][k] - v) / (v * math.sqrt(2 / (n - 1))) for k, v in out["closed"].items()}
@@ -365,14 +365,14 @@ def tree_race(s: Settings, etas=(0.05, 0.01), flat_taus=(1, 4, 16), leaf_taus=(1
     """16 workers on the card's 10-D quadratic from :math:`5\\cdot\\mathbf 1`: flat synchronous EASGD
     (:math:`\\alpha=0.9/16`) and a 4 x 4 tree (:math:`\\alpha=0.9/4` on every edge)."""
     out = {}
-    x0 = 5.0 * torch.ones(10, dtype=F64)
+    x0 = 5.0 * torch.ones(10, dtype=F64, device=s.device)
     for eta in etas:
         for tau in flat_taus:
-            obj = make_objective("quadratic", p)
+            obj = make_objective("quadratic", p, device=s.device)
             out[("flat", eta, tau)] = run_easgd_tree(obj, x0, Tree.flat(p), eta, s.tree_rounds, taus=tau,
                                                      record_every=s.record_every)
         for tau in leaf_taus:
-            obj = make_objective("quadratic", p)
+            obj = make_objective("quadratic", p, device=s.device)
             out[("tree", eta, tau)] = run_easgd_tree(obj, x0, Tree.regular(4, 2), eta, s.tree_rounds,
                                                      taus=(tau, top_tau), record_every=s.record_every)
     return out
@@ -549,3 +549,14 @@ def plot_tree_explorer(degree: int = 4, depth: int = 2, tau_leaf: int = 1, tau_t
             title=f"root messages: flat {f.history.messages[-1]}, tree {t.history.messages[-1]}")
     ax1.legend(fontsize=8)
     return fig
+
+
+def device_check(base: ChapterSettings) -> dict[str, torch.Tensor]:
+    """Parts A and E at their smallest sizes on ``base.device`` (64 chains, 40 tree rounds): the
+    tree's centers, by name. Used by the device tests and ``gpucheck``."""
+    s = replace(settings(base), mc_chains=64, mc_rounds=20, tree_rounds=40, record_every=10)
+    var = additive_variance(0.1, s, ps=(1, 4))
+    if not all(math.isfinite(v) for v in var["mc"].values()):
+        raise RuntimeError(f"the additive-noise Monte Carlo gave {var['mc']} on {s.device}")
+    runs = tree_race(s, etas=(0.05,), flat_taus=(4,), leaf_taus=(4,))
+    return {"E: flat EASGD nodes": runs[("flat", 0.05, 4)].nodes, "E: tree nodes": runs[("tree", 0.05, 4)].nodes}

@@ -11,14 +11,14 @@ import math
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from harmonia.config import is_full
+from harmonia.course.settings import ChapterSettings, extend
 from harmonia.distributed import AdditiveNoiseQuadratic, make_objective, run_downpour, run_easgd, run_msgd
 from harmonia.distributed.algorithms import RunResult
 from harmonia.distributed.analysis import (
@@ -34,7 +34,7 @@ __all__ = [
     "Settings", "settings", "rr_radius_grid", "admm_radius_grid", "plot_stability_maps", "trajectories",
     "plot_trajectories", "variance_experiment", "plot_variance", "race", "plot_race", "digits_runs",
     "plot_digits", "digits_verdicts", "torchrun_experiment", "plot_stability_explorer", "plot_race_explorer",
-    "ETA_GRID_ADMM", "RHO_GRID_ADMM",
+    "ETA_GRID_ADMM", "RHO_GRID_ADMM", "device_check",
 ]
 
 F64 = torch.float64
@@ -44,8 +44,8 @@ COLORS = {"EASGD": "C3", "EAMSGD": "C1", "DOWNPOUR": "C0", "MSGD": "0.4", "ADMM"
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Sizes of the chapter's experiments (fast mode by default)."""
+class Settings(ChapterSettings):
+    """Mode, device and the sizes of the chapter's experiments (fast mode by default)."""
 
     race_rounds: int = 2000
     digits_rounds: int = 250
@@ -55,10 +55,10 @@ class Settings:
     p: int = 4
 
 
-def settings(full: bool | None = None) -> Settings:
-    """Fast mode as above; full mode: 4000-round races, 2000 digits rounds, tau in {1, 4, 16, 64}."""
-    full = is_full() if full is None else full
-    return Settings(race_rounds=4000, digits_rounds=2000, digits_hidden=64, taus=(1, 4, 16, 64)) if full else Settings()
+def settings(base: ChapterSettings | None = None) -> Settings:
+    """``base`` (default: :func:`harmonia.course.settings.current`) with the sizes of its mode: fast
+    mode as above; full mode: 4000-round races, 2000 digits rounds, tau in {1, 4, 16, 64}."""
+    return extend(Settings, base, {"race_rounds": 4000, "digits_rounds": 2000, "digits_hidden": 64, "taus": (1, 4, 16, 64)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,13 +125,14 @@ def plot_trajectories(runs: dict[int, dict[str, np.ndarray]]) -> plt.Figure:
 # Part B: variance of the center under synchronous EASGD
 # ---------------------------------------------------------------------------------------------
 def variance_experiment(ps: tuple[int, ...] = (1, 4, 16), betas: np.ndarray | None = None, eta: float = 0.1,
-                        chains: int = 4000, rounds: int = 250, seed: int = 0) -> dict:
+                        chains: int = 4000, rounds: int = 250, seed: int = 0, device: torch.device | str = "cpu") -> dict:
     """Closed form vs Monte Carlo of :math:`\\mathbb V[\\tilde x_\\infty]`, 1-D, :math:`h=\\sigma=1`, :math:`\\alpha=\\beta/p`.
 
     The Monte Carlo runs ``chains`` independent 1-D problems as the coordinates of one simulation
     (the quadratic is separable), from the stationary mean 0, and measures the spread of the center
     across chains after ``rounds`` (burn-in long enough for these settings). The standard error of a
-    sample variance of ``chains`` Gaussian values is :math:`V\\sqrt{2/(\\text{chains}-1)}`.
+    sample variance of ``chains`` Gaussian values is :math:`V\\sqrt{2/(\\text{chains}-1)}`. The chains
+    run on ``device`` (pass ``settings.device``); their noise is drawn on the CPU, as in every engine.
     """
     betas = np.linspace(0.1, 0.9, 5) if betas is None else np.asarray(betas, dtype=float)
     out = {"betas": betas, "closed": {}, "mc": {}, "se": {}}
@@ -139,8 +140,8 @@ def variance_experiment(ps: tuple[int, ...] = (1, 4, 16), betas: np.ndarray | No
         closed, mc, se = [], [], []
         for b in betas:
             a = float(b) / p
-            obj = AdditiveNoiseQuadratic(torch.ones(chains, dtype=F64), 1.0, p, seed=seed)
-            res = run_easgd(obj, torch.zeros(chains, dtype=F64), p, eta, rounds, alpha=a, mode="sync", record_every=rounds)
+            obj = AdditiveNoiseQuadratic(torch.ones(chains, dtype=F64, device=device), 1.0, p, seed=seed)
+            res = run_easgd(obj, torch.zeros(chains, dtype=F64, device=device), p, eta, rounds, alpha=a, mode="sync", record_every=rounds)
             v = float(res.center.var())
             closed.append(easgd_sync_center_var(p, eta, a))
             mc.append(v)
@@ -179,8 +180,8 @@ def race(s: Settings, p: int = 4, settings_: tuple = RACE) -> dict[tuple[str, in
     out = {}
     for tau, eta in settings_:
         for name in ("EASGD", "DOWNPOUR"):
-            obj = make_objective("quadratic", p)
-            x0 = 5.0 * torch.ones(obj.n, dtype=F64)
+            obj = make_objective("quadratic", p, device=s.device)
+            x0 = 5.0 * torch.ones(obj.n, dtype=F64, device=s.device)
             if name == "EASGD":
                 out[(name, tau, eta)] = run_easgd(obj, x0, p, eta, s.race_rounds, tau=tau, record_every=10)
             else:
@@ -231,7 +232,7 @@ def digits_runs(s: Settings) -> dict[tuple[str, int], dict[float, RunResult]]:
         for tau in s.taus:
             runs = {}
             for eta in etas:
-                obj = make_objective("digits", s.p, hidden=s.digits_hidden)
+                obj = make_objective("digits", s.p, hidden=s.digits_hidden, device=s.device)
                 x0 = obj.initial()
                 if name == "DOWNPOUR":
                     runs[eta] = run_downpour(obj, x0, s.p, eta, s.digits_rounds, tau=tau, record_every=s.record_every)
@@ -239,7 +240,7 @@ def digits_runs(s: Settings) -> dict[tuple[str, int], dict[float, RunResult]]:
                     runs[eta] = run_easgd(obj, x0, s.p, eta, s.digits_rounds, tau=tau, momentum=0.9 if name == "EAMSGD" else 0.0,
                                           record_every=s.record_every)
             out[(name, tau)] = runs
-    obj = make_objective("digits", 1, hidden=s.digits_hidden)
+    obj = make_objective("digits", 1, hidden=s.digits_hidden, device=s.device)
     out[("MSGD", 1)] = {eta: run_msgd(obj, obj.initial(), eta, s.digits_rounds, momentum=0.9, record_every=s.record_every)
                         for eta in DIGITS_METHODS["EAMSGD"]}
     return out
@@ -349,3 +350,16 @@ def plot_race_explorer(tau: int = 16, p: int = 4, eta: float = 0.05, rounds: int
     """Widget 2: EASGD against DOWNPOUR on the 10-D quadratic for one (tau, p, eta)."""
     runs = race(Settings(race_rounds=rounds), p=p, settings_=((tau, eta),))
     return plot_race(runs)
+
+
+def device_check(base: ChapterSettings) -> dict[str, torch.Tensor]:
+    """Parts B-D at their smallest sizes on ``base.device``: the centers and workers they return, by
+    name. Used by the device tests and ``gpucheck``."""
+    s = replace(settings(base), race_rounds=40, digits_rounds=10, record_every=5, taus=(1, 4))
+    var = variance_experiment(ps=(2,), betas=np.array([0.5]), chains=64, rounds=20, device=s.device)
+    if not np.isfinite(var["mc"][2]).all():
+        raise RuntimeError(f"the variance experiment gave {var['mc'][2]} on {s.device}")
+    runs = race(s, settings_=((4, 0.05),))
+    digits = digits_runs(replace(s, taus=(4,)))
+    return {"C: EASGD center": runs[("EASGD", 4, 0.05)].center, "C: DOWNPOUR workers": runs[("DOWNPOUR", 4, 0.05)].workers,
+            "D: EAMSGD center": digits[("EAMSGD", 4)][0.01].center, "D: MSGD center": digits[("MSGD", 1)][0.01].center}

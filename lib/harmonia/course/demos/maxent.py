@@ -10,13 +10,15 @@ Used in: chapter 07.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from harmonia.config import check_in, is_full
+from harmonia.config import check_in
+from harmonia.course.plots import to_host
+from harmonia.course.settings import ChapterSettings, extend
 from harmonia.data.turbulence import decaying_turbulence, load_turbulence
 from harmonia.maxent import gaussian_maxent_spectrum, microcanonical_synthesis, random_phase_surrogate, sample_gaussian
 from harmonia.metrics import (
@@ -33,6 +35,7 @@ __all__ = [
     "Settings",
     "settings",
     "load_data",
+    "device_check",
     "build_operator",
     "Synthesis",
     "synthesize",
@@ -72,8 +75,8 @@ CMAP = "RdBu_r"
 
 
 @dataclass(frozen=True)
-class Settings:
-    """The experiment's sizes: wavelets (``J``, ``L``, ``dl``, ``dn``), the sampler (``steps`` L-BFGS
+class Settings(ChapterSettings):
+    """Mode, device and the experiment's sizes: wavelets (``J``, ``L``, ``dl``, ``dn``), the sampler (``steps`` L-BFGS
     iterations x ``restarts``, ``n_samples`` syntheses per model) and the foveal evaluation."""
 
     J: int = 4
@@ -88,24 +91,25 @@ class Settings:
     step: int = 4
 
 
-def settings(full: bool | None = None) -> Settings:
-    """Fast mode: 64x64 fields, ``J=4, L=4``; full mode: the paper's ``J=5, L=8, dl=4, dn=2``,
+def settings(base: ChapterSettings | None = None) -> Settings:
+    """``base`` (default: :func:`harmonia.course.settings.current`) with the sizes of its mode.
+    Fast mode: 64x64 fields, ``J=4, L=4``; full mode: the paper's ``J=5, L=8, dl=4, dn=2``,
     11 x 500 L-BFGS iterations, 10 syntheses (meant for a GPU)."""
-    full = is_full() if full is None else full
-    if full:
-        return Settings(J=5, L=8, dl=4, dn=2, steps=500, restarts=11, n_samples=10, k_max=2, delta=2, step=8)
-    return Settings()
+    return extend(Settings, base, {"J": 5, "L": 8, "dl": 4, "dn": 2, "steps": 500, "restarts": 11, "n_samples": 10,
+                                   "k_max": 2, "delta": 2, "step": 8})
 
 
-def load_data(full: bool | None = None) -> dict[str, torch.Tensor]:
-    """``x_bar`` (training field), ``test`` (held-out fields), ``snapshots`` and ``times`` (one run).
+def load_data(s: ChapterSettings | None = None) -> dict[str, torch.Tensor]:
+    """``x_bar`` (training field), ``test`` (held-out fields), ``snapshots`` and ``times`` (one run), on
+    ``s.device`` in ``s.dtype``.
 
     Fast mode reads the committed 64x64 fields (milliseconds); full mode generates 8 fields of
     128x128 with the same solver (about a minute on a CPU)."""
-    full = is_full() if full is None else full
+    s = settings(s) if s is None else s
     data = load_turbulence()
-    fields = decaying_turbulence(8, 128, T=50.0, seed=0).float() if full else data["fields"]
-    return {"x_bar": fields[0], "test": fields[1:], "snapshots": data["snapshots"], "times": data["snapshot_times"]}
+    fields = decaying_turbulence(8, 128, T=50.0, seed=0) if s.full else data["fields"]
+    fields, snapshots = s.put(fields), s.put(data["snapshots"])
+    return {"x_bar": fields[0], "test": fields[1:], "snapshots": snapshots, "times": data["snapshot_times"]}
 
 
 def build_operator(model: str, M: int, N: int, s: Settings, dn: int | None = None) -> PhaseHarmonicCov:
@@ -205,6 +209,7 @@ def _imshow(ax, x: torch.Tensor, title: str, vmax: float | None = None) -> None:
 
 def plot_fields(fields: torch.Tensor, titles: list[str], suptitle: str) -> plt.Figure:
     """A row of vorticity fields on one symmetric colour scale."""
+    fields = to_host(fields)
     n = len(fields)
     fig, axes = plt.subplots(1, n, figsize=(2.3 * n, 2.6))
     axes = np.atleast_1d(axes)
@@ -218,6 +223,7 @@ def plot_fields(fields: torch.Tensor, titles: list[str], suptitle: str) -> plt.F
 def plot_solver_time(snapshots: torch.Tensor, times: torch.Tensor, t_index: int = 10) -> plt.Figure:
     """The vorticity of the seed-0 run at ``times[t_index]`` and its radial power spectrum next to the
     initial one."""
+    snapshots, times = to_host((snapshots, times))
     t_index = int(np.clip(t_index, 0, len(times) - 1))
     w = snapshots[t_index]
     fig, (a0, a1) = plt.subplots(1, 2, figsize=(8, 3.4))
@@ -234,6 +240,7 @@ def plot_solver_time(snapshots: torch.Tensor, times: torch.Tensor, t_index: int 
 
 def plot_samples(x_bar: torch.Tensor, syntheses: dict[str, Synthesis]) -> plt.Figure:
     """The training field next to the first sample of each model."""
+    x_bar, syntheses = to_host((x_bar, syntheses))
     fields = [x_bar] + [syn.samples[0] for syn in syntheses.values()]
     titles = ["training field x̄"] + [SHORT_NAMES[m] for m in syntheses]
     return plot_fields(fields, titles, "Turbulence and its syntheses (same colour scale)")
@@ -241,6 +248,7 @@ def plot_samples(x_bar: torch.Tensor, syntheses: dict[str, Synthesis]) -> plt.Fi
 
 def plot_statistics(x_bar: torch.Tensor, syntheses: dict[str, Synthesis]) -> plt.Figure:
     """Histograms (log density) and radial power spectra of the samples against the training field."""
+    x_bar, syntheses = to_host((x_bar, syntheses))
     fig, (a0, a1) = plt.subplots(1, 2, figsize=(9, 3.6))
     bins = np.linspace(-8, 8, 61)
     a0.hist(x_bar.flatten().numpy(), bins=bins, density=True, histtype="step", color="k", lw=2, label="training")
@@ -264,6 +272,7 @@ def plot_statistics(x_bar: torch.Tensor, syntheses: dict[str, Synthesis]) -> plt
 
 def plot_loss_curves(syntheses: dict[str, Synthesis]) -> plt.Figure:
     """Loss of every microcanonical descent against the iteration."""
+    syntheses = to_host(syntheses)
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     for i, (m, syn) in enumerate((m, syn) for m, syn in syntheses.items() if syn.histories):
         for j, h in enumerate(syn.histories):
@@ -313,6 +322,7 @@ def plot_evaluation_table(rows: dict[str, dict[str, float]]) -> plt.Figure:
 def plot_model_explorer(x_bar: torch.Tensor, syntheses: dict[str, Synthesis], model: str = "B",
                         sample: int = 0) -> plt.Figure:
     """One sample of a model beside the training field, with histogram and spectrum overlays."""
+    x_bar, syntheses = to_host((x_bar, syntheses))
     check_in(model, "model", tuple(syntheses))
     syn = syntheses[model]
     sample = int(np.clip(sample, 0, len(syn.samples) - 1))
@@ -383,6 +393,7 @@ class Explorer:
 def plot_maxent_spectrum(x_bar: torch.Tensor, P_hat: torch.Tensor, sample: torch.Tensor) -> plt.Figure:
     """Radial profiles of the periodogram of ``x_bar`` and of the maximum-entropy spectrum ``P_hat``
     (M, N), and one Gaussian sample with spectrum ``P_hat``."""
+    x_bar, P_hat, sample = to_host((x_bar, P_hat, sample))
     M, N = P_hat.shape
     # a field whose periodogram is exactly P_hat, so the radial average is the library's
     k, p_bar = radial_power_spectrum(x_bar.double())
@@ -396,3 +407,20 @@ def plot_maxent_spectrum(x_bar: torch.Tensor, P_hat: torch.Tensor, sample: torch
     a0.legend()
     _imshow(a1, sample, f"Gaussian sample, kurtosis {float(kurtosis(sample)):.1f}")
     return fig
+
+
+#: outputs of :func:`device_check` expected to differ between devices (drawn from the device's own
+#: generator, or iterated by an optimiser that amplifies rounding): ``gpucheck`` checks only their
+#: place, shape and finiteness
+DEVICE_DEPENDENT = frozenset({"A: sample", "Afit: sample", "C: sample"})
+
+
+def device_check(base: ChapterSettings) -> dict[str, torch.Tensor]:
+    """The data and the syntheses of models A, A-fit and C at their smallest sizes on ``base.device``
+    (one sample, 5 L-BFGS iterations). Used by the device tests and ``gpucheck``."""
+    s = replace(settings(replace(base, mode="fast")), steps=5, restarts=1, n_samples=1)
+    data = load_data(s)
+    out = {"data: x_bar": data["x_bar"], "data: test": data["test"]}
+    for model in ("A", "Afit", "C"):
+        out[f"{model}: sample"] = synthesize(model, data["x_bar"], s).samples
+    return out

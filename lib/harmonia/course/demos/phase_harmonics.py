@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from harmonia.config import make_generator
+from harmonia.course.plots import to_host
+from harmonia.course.settings import ChapterSettings, extend
 from harmonia.data.signals import cantor_measure, cartoon_image, dirac, staircase, up_jump
 from harmonia.filters.morlet1d import morlet_bank_1d
 from harmonia.metrics import psnr_aligned, relative_error_aligned
@@ -29,6 +31,20 @@ from harmonia.synthesis import match_statistics
 from harmonia.wph import WPH1D, WPH2D, MomentIndex, PhaseHarmonicCov
 
 F64 = torch.float64
+
+
+@dataclass(frozen=True)
+class Settings(ChapterSettings):
+    """Mode, device and the size of the chapter's recoveries (fast mode by default): L-BFGS
+    iterations per run."""
+
+    recovery_steps: int = 200
+
+
+def settings(base: ChapterSettings | None = None) -> Settings:
+    """``base`` (default: :func:`harmonia.course.settings.current`) with the sizes of its mode: fast
+    mode as above; full mode: 1000 iterations per run."""
+    return extend(Settings, base, {"recovery_steps": 1000})
 
 # ---------------------------------------------------------------------------------------------------------
 # 1. The rectifier as a phase filter
@@ -160,6 +176,7 @@ def fourier_sparsity(N: int = 64, n_samples: int = 5000, seed: int = 0) -> dict[
 
 def plot_fourier_sparsity(result: dict[str, torch.Tensor]) -> plt.Figure:
     """The two covariance matrices side by side."""
+    result = to_host(result)
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.8))
     W = result["mask"].shape[0] // 2
     for ax, name in zip(axes, ("Dirac", "white noise")):
@@ -199,13 +216,13 @@ def recover_1d(x0: torch.Tensor, *, coupling: bool = True, J: int = 7, K: int = 
                steps: int = 200) -> Recovery:
     """Recover a 1D signal from its phase harmonic moments (:class:`~harmonia.wph.WPH1D`, Morlet ``J``
     octaves, ``K`` harmonics, all filter pairs) by L-BFGS from Gaussian noise of the target's std,
-    one run per seed; errors after the best circular alignment."""
+    one run per seed, on ``x0``'s device (starts drawn on the CPU); errors after the best circular alignment."""
     T = x0.shape[-1]
-    op = WPH1D(T, J, K=K, coupling=coupling)
+    op = WPH1D(T, J, K=K, coupling=coupling).to(x0.device)
     target = op.set_target(x0)
     errors, losses, histories, best = [], [], [], None
     for s in seeds:
-        init = torch.randn(T, generator=make_generator(s), dtype=x0.dtype) * x0.std()
+        init = torch.randn(T, generator=make_generator(s), dtype=x0.dtype).to(x0.device) * x0.std()
         res = match_statistics(op, target, init, steps=steps)
         err = float(relative_error_aligned(res.x, x0))
         if best is None or err < min(errors):
@@ -221,7 +238,7 @@ def recover_2d(x0: torch.Tensor, dj: int, *, J: int = 4, L: int = 4, seeds: tupl
     """Recover an image from its 2D phase harmonic moments (:class:`~harmonia.wph.WPH2D`: bump steerable
     wavelets, scale interactions ``dj``, orientation band L/2, harmonic band 1, fields centred and
     normalised by the target's means and RMS) by L-BFGS from :math:`\\mathcal N(0.5,0.01^2)` per pixel
-    (the paper's start), one run per seed. ``errors`` holds the aligned PSNRs in dB (higher is better),
+    (the paper's start, drawn on the CPU), one run per seed, on ``x0``'s device. ``errors`` holds the aligned PSNRs in dB (higher is better),
     ``n_moments`` the paper's count of the moment set."""
     M = x0.shape[-1]
     op = WPH2D(M, M, J, L, dj=dj, std_norm=True).to(x0.device)
@@ -253,6 +270,7 @@ def compare_seeds(before: Recovery, after: Recovery) -> dict[str, float]:
 
 def plot_psnr_by_seed(results: dict[int, Recovery]) -> plt.Figure:
     """PSNR of every run against the number of scale interactions, one line per run (in seed order)."""
+    results = to_host(results)
     djs = sorted(results)
     runs = np.array([results[dj].errors for dj in djs])  # (n_dj, n_seeds)
     fig, ax = plt.subplots(figsize=(4.6, 3.2))
@@ -267,6 +285,7 @@ def plot_psnr_by_seed(results: dict[int, Recovery]) -> plt.Figure:
 
 def plot_recovery_1d(results: dict[str, Recovery], title: str) -> plt.Figure:
     """Target and best aligned recoveries (one panel per moment set)."""
+    results = to_host(results)
     from harmonia.metrics import align_circular
 
     fig, axes = plt.subplots(1, len(results), figsize=(4.4 * len(results), 2.9), sharey=True, squeeze=False)
@@ -283,6 +302,7 @@ def plot_recovery_1d(results: dict[str, Recovery], title: str) -> plt.Figure:
 
 def plot_recovery_2d(x0: torch.Tensor, results: dict[int, Recovery]) -> plt.Figure:
     """The target and the aligned recovery for each number of scale interactions."""
+    x0, results = to_host((x0, results))
     from harmonia.metrics import align_circular
 
     fig, axes = plt.subplots(1, 1 + len(results), figsize=(2.6 * (1 + len(results)), 2.9))
@@ -311,6 +331,7 @@ def plot_recovery_explorer(rec_1d: dict[tuple[str, bool], Recovery], rec_2d: dic
     ``rec_1d`` maps (signal name, coupling) to a :class:`Recovery`, ``rec_2d`` maps dj to one (the cartoon);
     ``moments`` is one of :data:`EXPLORER_MOMENTS` (for 1D signals "dj=2" falls back to phase coupling).
     """
+    rec_1d, rec_2d = to_host((rec_1d, rec_2d))
     from harmonia.metrics import align_circular
 
     if moments not in EXPLORER_MOMENTS:
@@ -419,3 +440,21 @@ def plot_transposition(k: int = 2, j: int = 3, signal: str = "Dirac", N: int = 5
     ax.title.set_fontsize(9)
     ax.legend(fontsize=8)
     return fig
+
+
+#: outputs of :func:`device_check` expected to differ between devices (drawn from the device's own
+#: generator, or iterated by an optimiser that amplifies rounding): ``gpucheck`` checks only their
+#: place, shape and finiteness
+DEVICE_DEPENDENT = frozenset({"1D recovery", "2D recovery"})
+
+
+def device_check(base: ChapterSettings) -> dict[str, torch.Tensor]:
+    """The 1D and 2D recoveries at their smallest sizes on ``base.device`` (one seed, 5 L-BFGS
+    iterations, a 64-sample staircase and a 32x32 cartoon): targets and best recoveries, by name.
+    Used by the device tests and ``gpucheck``."""
+    s = replace(settings(base), recovery_steps=5)
+    x1 = SIGNALS_1D["staircase"](64).to(s.device)
+    r1 = recover_1d(x1, J=4, K=3, seeds=(0,), steps=s.recovery_steps)
+    x2 = cartoon_image(32, 3, seed=0).to(s.device)
+    r2 = recover_2d(x2, 1, J=3, L=4, seeds=(0,), steps=s.recovery_steps)
+    return {"1D target": r1.target, "1D recovery": r1.best, "2D target": r2.target, "2D recovery": r2.best}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,6 +20,7 @@ import torch
 from matplotlib.figure import Figure
 
 from harmonia.config import check_positive, check_tensor, make_generator
+from harmonia.course.settings import ChapterSettings, extend
 from harmonia.filters.littlewood_paley import littlewood_paley_sum
 from harmonia.filters.morlet1d import filter_bank_1d, morlet_1d_params
 from harmonia.filters.morlet2d import filter_bank_2d
@@ -27,6 +29,9 @@ from harmonia.nn import SoftmaxRegression
 from harmonia.phase_harmonics import phase_filter
 
 __all__ = [
+    "Settings",
+    "settings",
+    "device_check",
     "tone",
     "am_fm_signals",
     "dilate",
@@ -49,6 +54,21 @@ __all__ = [
 ]
 
 F64 = torch.float64
+
+
+@dataclass(frozen=True)
+class Settings(ChapterSettings):
+    """Mode, device and the sizes of the chapter's classification experiments (fast mode by default):
+    AM/FM signals per class in each split and texture crops per class in each split."""
+
+    am_fm_per_class: int = 20
+    texture_crops: int = 40
+
+
+def settings(base: ChapterSettings | None = None) -> Settings:
+    """``base`` (default: :func:`harmonia.course.settings.current`) with the sizes of its mode: fast
+    mode as above; full mode: 100 signals and 200 crops per class."""
+    return extend(Settings, base, {"am_fm_per_class": 100, "texture_crops": 200})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,12 +104,13 @@ def tone(N: int, freqs: tuple[float, ...] = (0.05, 0.1, 0.15), mod_freq: float =
 
 def am_fm_signals(n_per_class: int, N: int = 4096, m: float = 0.5, f_mod: float = 2.0**-9,
                   noise_db: float = -20.0, seed: int | torch.Generator | None = 0,
-                  dtype: torch.dtype = F64) -> tuple[torch.Tensor, torch.Tensor]:
-    """Amplitude- vs frequency-modulated tones with almost the same power spectrum (card §3).
+                  dtype: torch.dtype = F64, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Amplitude- vs frequency-modulated tones with almost the same power spectrum.
 
     :math:`x_{AM}=(1+m\\cos(2\\pi f_m t+\\varphi_1))\\cos(2\\pi f_c t+\\varphi_2)`,
     :math:`x_{FM}=\\cos(2\\pi f_c t+m\\sin(2\\pi f_m t+\\varphi_1)+\\varphi_2)`, carrier
-    :math:`f_c\\sim U[0.05, 0.2]`, random phases, white noise at ``noise_db`` dB.
+    :math:`f_c\\sim U[0.05, 0.2]`, random phases, white noise at ``noise_db`` dB. Drawn on the CPU
+    (the same signals on every device), returned on ``device``.
 
     Returns
     -------
@@ -107,7 +128,7 @@ def am_fm_signals(n_per_class: int, N: int = 4096, m: float = 0.5, f_mod: float 
     x = torch.cat([am, fm])
     x = x + 10 ** (noise_db / 20) * x.std(dim=1, keepdim=True) * torch.randn(x.shape, generator=gen, dtype=dtype)
     y = torch.cat([torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=torch.long)])
-    return x, y
+    return x.to(device), y.to(device)
 
 
 def dilate(x: torch.Tensor, eps: float) -> torch.Tensor:
@@ -237,9 +258,10 @@ def classify(train: tuple[torch.Tensor, torch.Tensor], test: tuple[torch.Tensor,
 # Textures (2D) and molecules (3D)
 # ---------------------------------------------------------------------------------------------
 def texture_dataset(textures: dict[str, torch.Tensor], n_per_class: int, size: int = 32,
-                    seed: int | torch.Generator | None = 0) -> tuple[torch.Tensor, torch.Tensor]:
+                    seed: int | torch.Generator | None = 0, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """Random crops of each texture, each crop standardised (zero mean, unit variance) so that only
-    the texture's structure, not its brightness or contrast, tells the classes apart.
+    the texture's structure, not its brightness or contrast, tells the classes apart. Cropped on the
+    CPU (the same crops on every device), returned on ``device``.
 
     Returns
     -------
@@ -254,16 +276,16 @@ def texture_dataset(textures: dict[str, torch.Tensor], n_per_class: int, size: i
         crops = crops - crops.mean(dim=(-2, -1), keepdim=True)
         xs.append(crops / crops.std(dim=(-2, -1), keepdim=True).clamp_min(1e-6))
         ys.append(torch.full((n_per_class,), label, dtype=torch.long))
-    return torch.cat(xs), torch.cat(ys)
+    return torch.cat(xs).to(device), torch.cat(ys).to(device)
 
 
 def molecule(positions: torch.Tensor, charges: torch.Tensor, size: int = 32, sigma: float = 1.5,
              dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """A density on a periodic ``size^3`` grid: a sum of Gaussians of width ``sigma`` at ``positions``
-    (A, 3) (grid units, centred at the grid centre) weighted by ``charges`` (A,)."""
+    (A, 3) (grid units, centred at the grid centre) weighted by ``charges`` (A,), on their device."""
     check_tensor(positions, "positions", shape=(None, 3))
     check_tensor(charges, "charges", shape=(positions.shape[0],))
-    g = torch.arange(size, dtype=F64) - size / 2
+    g = torch.arange(size, dtype=F64, device=positions.device) - size / 2
     Z, Y, X = torch.meshgrid(g, g, g, indexing="ij")
     grid = torch.stack([Z, Y, X], dim=-1)
     d2 = (grid.unsqueeze(-2) - positions.to(F64)).square().sum(dim=-1)
@@ -374,3 +396,31 @@ def plot_channel_2d(S: torch.Tensor, meta: list[dict], channel: int) -> Figure:
     ax.grid(False)
     ax.axis("off")
     return fig
+
+
+#: outputs of :func:`device_check` expected to differ between devices (drawn from the device's own
+#: generator, or iterated by an optimiser that amplifies rounding): ``gpucheck`` checks only their
+#: place, shape and finiteness
+DEVICE_DEPENDENT = frozenset({"1D class scores"})
+
+
+def device_check(base: ChapterSettings) -> dict[str, torch.Tensor]:
+    """The chapter's three transforms and its classifier at their smallest sizes on ``base.device``:
+    1D scattering of AM/FM signals, 2D scattering of texture crops, 3D harmonic scattering of a
+    molecule, by name. Used by the device tests and ``gpucheck``."""
+    from harmonia.data.textures import load_textures
+    from harmonia.scattering import HarmonicScattering3D, Scattering1D, Scattering2D
+
+    s = replace(settings(base), am_fm_per_class=2, texture_crops=2)
+    x, y = am_fm_signals(s.am_fm_per_class, N=1024, seed=1, device=s.device)
+    S1 = Scattering1D(J=6, shape=1024, Q=8).to(s.device)(x)
+    feats = torch.log1p(S1.mean(-1))
+    model = SoftmaxRegression(l2=0.1).fit(feats, y)
+    crops, _ = texture_dataset(load_textures(), s.texture_crops, size=32, seed=3, device=s.device)
+    S2 = Scattering2D(J=2, shape=(32, 32), L=4).to(s.device)(crops)
+    g = make_generator(5)
+    rho = molecule(6 * torch.randn(3, 3, generator=g, dtype=F64).to(s.device),
+                   1 + torch.rand(3, generator=g, dtype=F64).to(s.device), size=16)
+    S3 = HarmonicScattering3D(J=1, shape=(16, 16, 16), L=1).to(s.device)(rho)
+    return {"1D scattering": S1, "1D class scores": model.decision_function(feats), "2D scattering": S2,
+            "3D molecule": rho, "3D scattering": S3}

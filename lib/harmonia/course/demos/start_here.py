@@ -28,8 +28,10 @@ from matplotlib.figure import Figure
 from harmonia.config import check_positive, check_tensor
 from harmonia.course.bench import time_call
 from harmonia.course.manifest import Chapter
+from harmonia.course.settings import ChapterSettings
 
 __all__ = [
+    "device_check",
     "rotated_quadratic",
     "quadratic_value",
     "quadratic_grad",
@@ -58,8 +60,10 @@ COURSE_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def rotated_quadratic(kappa: float, angle_deg: float = 30.0, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
-    """A 2-D quadratic with eigenvalues ``1`` and ``1/kappa``, eigenvectors rotated by ``angle_deg``.
+def rotated_quadratic(kappa: float, angle_deg: float = 30.0, dtype: torch.dtype = torch.float64,
+                      device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """A 2-D quadratic with eigenvalues ``1`` and ``1/kappa``, eigenvectors rotated by ``angle_deg``,
+    on ``device``.
 
     Returns
     -------
@@ -75,7 +79,7 @@ def rotated_quadratic(kappa: float, angle_deg: float = 30.0, dtype: torch.dtype 
     rot = torch.tensor([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]], dtype=dtype)
     A = rot @ torch.diag(torch.tensor([1.0, 1.0 / kappa], dtype=dtype)) @ rot.T
     x_star = torch.tensor([0.5, -0.25], dtype=dtype)
-    return A, A @ x_star
+    return A.to(device), (A @ x_star).to(device)
 
 
 def _check_square(A: torch.Tensor) -> None:
@@ -313,3 +317,11 @@ def time_matmul(n: int = 512, repeats: int = 5, devices: Sequence[str] | None = 
         b = torch.randn(n, n, generator=gen).to(dev)
         out.append((dev, 1e3 * time_call(lambda: a @ b, repeats=repeats, device=dev).median))
     return out
+
+
+def device_check(base: ChapterSettings) -> dict[str, torch.Tensor]:
+    """Gradient descent on the rotated quadratic on ``base.device``: the problem and the path, by
+    name. Used by the device tests and ``gpucheck``."""
+    A, b = rotated_quadratic(10.0, device=base.device)
+    x0 = torch.zeros(2, dtype=A.dtype, device=base.device)
+    return {"A": A, "b": b, "path": gradient_descent(A, b, x0, optimal_step_size(A), 20)}

@@ -8,13 +8,15 @@ draws the results. Every callback is a plain function, tested headless in
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import matplotlib.pyplot as plt
 import torch
 
-from harmonia.config import check_in, is_full, make_generator
+from harmonia.config import check_in, make_generator
+from harmonia.course.plots import to_host
+from harmonia.course.settings import ChapterSettings, extend
 from harmonia.data import Digits, load_digits
 from harmonia.nn import FitHistory, fit, mlp
 from harmonia.optim import (
@@ -35,7 +37,7 @@ __all__ = [
     "part_a", "part_b", "part_c", "part_d", "PartResult",
     "plot_part_a", "plot_part_b", "plot_part_c", "plot_part_d",
     "plot_nqm_explorer", "plot_jump_explorer", "plot_slow_start", "train_digits", "VARIANT_LABELS",
-    "part_d_verdicts", "SLOW_START_C",
+    "part_d_verdicts", "SLOW_START_C", "device_check",
 ]
 
 F64 = torch.float64
@@ -44,8 +46,8 @@ VARIANT_LABELS = {"l": "vSGD-l", "b": "vSGD-b", "g": "vSGD-g", "fd": "vSGD-fd"}
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Sizes of the chapter's experiments (fast mode by default; full mode follows the card)."""
+class Settings(ChapterSettings):
+    """Mode, device and the sizes of the chapter's experiments (fast mode by default)."""
 
     trials: int = 400
     steps_a: int = 3000
@@ -60,21 +62,21 @@ class Settings:
     adagrad_grid: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)
 
 
-def settings(full: bool | None = None) -> Settings:
-    """Fast mode: batch 16 and 5 epochs on digits; full mode: batch 1 (the paper's setting), 30 epochs."""
-    full = is_full() if full is None else full
-    return Settings(batch_size=1, epochs=30) if full else Settings()
+def settings(base: ChapterSettings | None = None) -> Settings:
+    """``base`` (default: :func:`harmonia.course.settings.current`) with the sizes of its mode.
+    Fast mode: batch 16 and 5 epochs on digits; full mode: batch 1 (the paper's setting), 30 epochs."""
+    return extend(Settings, base, {"batch_size": 1, "epochs": 30})
 
 
-def nqm(h: float | tuple[float, ...] = 1.0, sigma: float = 1.0) -> NoisyQuadratic:
-    """A noisy quadratic with curvatures ``h`` (float64)."""
+def nqm(h: float | tuple[float, ...] = 1.0, sigma: float = 1.0, device: torch.device | str = "cpu") -> NoisyQuadratic:
+    """A noisy quadratic with curvatures ``h`` (float64, on ``device``)."""
     h = (h,) if isinstance(h, (int, float)) else h
-    return NoisyQuadratic(torch.tensor(h, dtype=F64), sigma)
+    return NoisyQuadratic(torch.tensor(h, dtype=F64, device=device), sigma)
 
 
 def percentile_band(x: torch.Tensor, q: tuple[float, float] = (0.1, 0.9)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Median and a percentile band over the trials axis (last axis) of ``x`` (steps, trials)."""
-    qs = torch.quantile(x.double(), torch.tensor([q[0], 0.5, q[1]], dtype=F64), dim=-1)
+    qs = torch.quantile(x.double(), torch.tensor([q[0], 0.5, q[1]], dtype=F64, device=x.device), dim=-1)
     return qs[1], qs[0], qs[2]
 
 
@@ -106,7 +108,7 @@ def part_a(s: Settings, seed: int = 0) -> PartResult:
     :math:`h=\\sigma=1`, :math:`\\theta_0=5`, ``s.trials`` trials, ``s.steps_a`` steps, same noise seed
     for every method.
     """
-    P, theta0, T = nqm(1.0, 1.0), 5.0, s.steps_a
+    P, theta0, T = nqm(1.0, 1.0, s.device), 5.0, s.steps_a
     e0 = theta0**2
     runs: dict[str, QuadraticRun] = {"vSGD": run_vsgd(P, theta0, T, s.trials, n0=10, C=1.0, seed=seed)}
     for eta in (0.001, 0.003, 0.01, 0.03):
@@ -115,7 +117,7 @@ def part_a(s: Settings, seed: int = 0) -> PartResult:
         runs[f"1/t η0={eta0:g}"] = run_sgd(P, theta0, T, inv_t(eta0, eta0 * 1.0), s.trials, seed=seed)
     runs["oracle"] = run_sgd(P, theta0, T, greedy_oracle(P), s.trials, seed=seed)
     runs["optimal"] = run_sgd(P, theta0, T, optimal_schedule(P, e0), s.trials, seed=seed)
-    t = torch.arange(T, dtype=F64)
+    t = torch.arange(T, dtype=F64, device=s.device)
     eta_h_t = runs["vSGD"].lr[:, :, 0] * (t + 1)[:, None]
     windows = window_means(eta_h_t.median(dim=1).values[100:], 100)
     fixed = {k: _tail(r) for k, r in runs.items() if k.startswith("SGD")}
@@ -124,7 +126,7 @@ def part_a(s: Settings, seed: int = 0) -> PartResult:
         "window_min": float(windows.min()), "window_max": float(windows.max()),
         "vsgd_final": _tail(runs["vSGD"]), "optimal_final": _tail(runs["optimal"]),
         # theory for the same window: mean of h/2 e_t over the last 100 steps' end points
-        "optimal_theory": float(0.5 * P.optimal_mse(torch.arange(T - 99, T + 1), e0).mean()),
+        "optimal_theory": float(0.5 * P.optimal_mse(torch.arange(T - 99, T + 1, device=s.device), e0).mean()),
         "best_fixed_final": fixed[best_fixed], "best_fixed_eta": float(best_fixed.split("=")[1]),
         "oracle_final": _tail(runs["oracle"]),
     }
@@ -138,6 +140,7 @@ def part_a(s: Settings, seed: int = 0) -> PartResult:
 
 def plot_part_a(res: PartResult) -> plt.Figure:
     """Excess loss (median and 10-90 % band) and :math:`\\eta_t h\\,(t+1)` of vSGD against the schedules."""
+    res = to_host(res)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     T = res.runs["vSGD"].lr.shape[0]
     t = torch.arange(T + 1)
@@ -171,7 +174,7 @@ INV_T_GRID_B = tuple((eta0, decay) for eta0 in (0.01, 0.03, 0.1, 0.2) for decay 
 
 def part_b(s: Settings, seed: int = 0) -> PartResult:
     """:math:`h=(1,10)`, :math:`\\sigma=1`, :math:`\\theta_0=(2,2)`: per-coordinate rates vs one global rate."""
-    P, theta0, T = nqm((1.0, 10.0), 1.0), torch.tensor([2.0, 2.0], dtype=F64), s.steps_b
+    P, theta0, T = nqm((1.0, 10.0), 1.0, s.device), torch.tensor([2.0, 2.0], dtype=F64, device=s.device), s.steps_b
     runs = {"vSGD": run_vsgd(P, theta0, T, s.trials, n0=10, C=1.0, seed=seed)}
     fixed = {eta: run_sgd(P, theta0, T, eta, s.trials, seed=seed) for eta in (0.001, 0.002, 0.003, 0.005, 0.01)}
     sched = {k: run_sgd(P, theta0, T, inv_t(*k), s.trials, seed=seed) for k in INV_T_GRID_B}
@@ -189,6 +192,7 @@ def part_b(s: Settings, seed: int = 0) -> PartResult:
 
 def plot_part_b(res: PartResult, trial: int = 0) -> plt.Figure:
     """One trial's path in the plane, the mean excess loss, and vSGD's two per-coordinate rates."""
+    res = to_host(res)
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     names = list(res.runs)
     colors = [COLORS["vSGD"], COLORS["SGD"], COLORS["1/t"]]
@@ -218,8 +222,9 @@ def plot_part_b(res: PartResult, trial: int = 0) -> plt.Figure:
 def part_c(s: Settings, seed: int = 0, every: int | None = None) -> PartResult:
     """The optimum jumps by :math:`\\pm5` every 300 steps: vSGD re-heats, decaying schedules cannot."""
     every = s.jump_every if every is None else every
-    P, theta0, T = nqm(1.0, 1.0), 5.0, s.steps_c
-    path = jumping_optima(T, every, s.jump_size, (s.trials, 1), generator=make_generator(seed + 1), dtype=F64)
+    P, theta0, T = nqm(1.0, 1.0, s.device), 5.0, s.steps_c
+    path = jumping_optima(T, every, s.jump_size, (s.trials, 1), generator=make_generator(seed + 1, device=s.device),
+                          dtype=F64, device=s.device)
     runs = {"vSGD": run_vsgd(P, theta0, T, s.trials, n0=10, C=1.0, seed=seed, theta_star_path=path),
             "oracle": run_sgd(P, theta0, T, greedy_oracle(P), s.trials, seed=seed, theta_star_path=path)}
     fixed = {eta: run_sgd(P, theta0, T, eta, s.trials, seed=seed, theta_star_path=path) for eta in (0.03, 0.1, 0.3, 0.5)}
@@ -244,6 +249,7 @@ def part_c(s: Settings, seed: int = 0, every: int | None = None) -> PartResult:
 
 def plot_part_c(res: PartResult) -> plt.Figure:
     """Loss and learning rate over time with the jumps marked."""
+    res = to_host(res)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 6), sharex=True)
     every = res.extra["every"]
     colors = [COLORS["vSGD"], COLORS["oracle"], COLORS["SGD"], COLORS["1/t"]]
@@ -276,7 +282,7 @@ def train_digits(data: Digits, hidden: tuple[int, ...], method: str, lr: float |
     ``method`` is ``"l"``, ``"b"``, ``"g"`` (vSGD with bbprop), ``"fd"`` (vSGD-l with finite
     differences), ``"sgd"`` (rate ``lr``, divided by 1+epoch after each epoch) or ``"adagrad"``.
     """
-    s = settings() if s is None else s
+    s = settings(None) if s is None else s
     check_in(method, "method", ("l", "b", "g", "fd", "sgd", "adagrad"))
     model = mlp(64, hidden, 10, activation="tanh", seed=seed, dtype=data.X_train.dtype, device=data.X_train.device)
     scheduler, make_closure = None, None
@@ -296,7 +302,7 @@ def train_digits(data: Digits, hidden: tuple[int, ...], method: str, lr: float |
 
 def part_d(s: Settings, data: Digits | None = None, seed: int = 0) -> dict[str, dict[str, FitHistory]]:
     """Every method on softmax regression and on the 64-32-10 tanh MLP: ``{model: {label: FitHistory}}``."""
-    data = load_digits() if data is None else data
+    data = load_digits(dtype=s.dtype, device=s.device) if data is None else data
     out: dict[str, dict[str, FitHistory]] = {}
     for model_name, hidden in (("softmax regression", ()), (f"MLP 64-{s.hidden}-10", (s.hidden,))):
         runs = {VARIANT_LABELS[v]: train_digits(data, hidden, v, s=s, seed=seed) for v in VARIANT_LABELS}
@@ -423,3 +429,23 @@ def plot_slow_start(n0: int = 10, C: float | str = "d/10", data: Digits | None =
            ylim=(1e-3, None))
     ax.legend(fontsize=8)
     return fig
+
+
+#: outputs of :func:`device_check` expected to differ between devices (drawn from the device's own
+#: generator, or iterated by an optimiser that amplifies rounding): ``gpucheck`` checks only their
+#: place, shape and finiteness
+DEVICE_DEPENDENT = frozenset({"A: vSGD excess", "A: vSGD rates", "B: vSGD path", "C: jump path", "C: vSGD rates"})
+
+
+def device_check(base: ChapterSettings) -> dict[str, torch.Tensor]:
+    """Parts A-D at their smallest sizes on ``base.device`` (4 trials, a few hundred steps, one epoch
+    of vSGD-l on digits): the tensors they return, by name. Used by the device tests and ``gpucheck``."""
+    s = replace(settings(base), trials=4, steps_a=200, steps_b=200, steps_c=300, jump_every=100, epochs=1)
+    a, b, c = part_a(s), part_b(s), part_c(s)
+    data = load_digits(dtype=s.dtype, device=s.device)
+    hist = train_digits(data, (), "l", s=s)
+    if hist.diverged:
+        raise RuntimeError(f"vSGD-l diverged on digits on {s.device}")
+    return {"A: vSGD excess": a.runs["vSGD"].excess, "A: vSGD rates": a.runs["vSGD"].lr,
+            "B: vSGD path": b.runs["vSGD"].theta, "C: jump path": c.extra["path"], "C: vSGD rates": c.runs["vSGD"].lr,
+            "D: digits features": data.X_train}
