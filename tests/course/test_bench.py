@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -70,3 +71,12 @@ def test_wph_benchmark_table():
     ours = [r for r in rows if r[4] == "harmonia"]
     assert len(ours) == 1 + torch.cuda.is_available()
     assert ours[0][:6] == ["16x16", "J=2", "L=4", "dj=1", "harmonia", "cpu"] and float(ours[0][-2]) > 0
+
+
+def test_sam_benchmark_table_has_a_ratio_per_optimizer():
+    from harmonia.course.bench import sam
+
+    table = sam.main(["--hidden", "8", "--steps", "2", "--repeats", "1", "--batch", "4"])
+    lines = [line for line in table.splitlines() if line.startswith("cpu")]
+    assert [re.split(r"\s{2,}", line)[2] for line in lines] == ["SGD (momentum 0.9)", "SAM, rho 0.05", "ASAM, rho 0.5"]
+    assert lines[0].rstrip().endswith("1.00x") and all(line.rstrip().endswith("x") for line in lines)

@@ -44,6 +44,7 @@ BENCH_ARGS: dict[str, tuple[list[str], list[str]]] = {
     "scattering": (["--repeats", "3"], ["--quick", "--repeats", "1"]),
     "wph": (["--sizes", "64", "128"], ["--sizes", "32", "--repeats", "1"]),
     "vsgd": (["--hidden", "32", "256"], ["--hidden", "8", "--steps", "5", "--repeats", "1"]),
+    "sam": (["--hidden", "128", "1024"], ["--hidden", "8", "--steps", "5", "--repeats", "1"]),
     "distributed": (["--rounds", "100"], ["--rounds", "5", "--hidden", "8", "--taus", "1"]),
 }
 

@@ -5,9 +5,13 @@
 - :mod:`~harmonia.optim.curvature` -- diagonal curvature estimates (bbprop, finite differences)
   and exact references for tests;
 - :mod:`~harmonia.optim.quadratic` -- the noisy quadratic model, vectorised runners, baseline
-  schedules.
+  schedules;
+- :mod:`~harmonia.optim.sam` -- sharpness-aware minimisation: :class:`~harmonia.optim.sam.SAM` (and ASAM)
+  around any base optimizer, and its ascent step :func:`~harmonia.optim.sam.sam_perturbation`;
+- :mod:`~harmonia.optim.landscape` -- losses on grids: the exact SAM envelope, the Gibbs-smoothed
+  landscape, Gibbs means and Langevin chains.
 
-Used in: chapter 01; reused by chapters 02-04.
+Used in: chapters 01 and 04; reused by chapters 02-03.
 """
 
 from harmonia.optim.curvature import (
@@ -28,9 +32,18 @@ from harmonia.optim.quadratic import (
     run_sgd,
     run_vsgd,
 )
+from harmonia.optim.landscape import gibbs_mean, langevin_chains, local_minima, sam_envelope, smoothed_landscape
+from harmonia.optim.sam import SAM, sam_perturbation
 from harmonia.optim.vsgd import VSGD, VSGDState, block_index, vsgd_init, vsgd_step
 
 __all__ = [
+    "SAM",
+    "sam_perturbation",
+    "sam_envelope",
+    "smoothed_landscape",
+    "gibbs_mean",
+    "local_minima",
+    "langevin_chains",
     "VSGD",
     "VSGDState",
     "vsgd_init",
