@@ -35,7 +35,7 @@ LAYERS: dict[str, int] = {
     "harmonia.wph": 4,
     "harmonia.maxent": 4,
     "harmonia.optim": 4,
-    "harmonia.distributed": 4,
+    "harmonia.distributed": 5,
     "harmonia.course": 9,
 }
 

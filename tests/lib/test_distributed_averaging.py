@@ -14,11 +14,12 @@ from harmonia.distributed.launch import run_averaging_batch, spawn
 SGD2 = dict(p=2, eta=0.1, rounds=40, tau=1)
 EAMSGD2 = dict(p=2, eta=0.05, rounds=60, tau=2, momentum=0.9)
 SGD4 = dict(p=4, eta=0.1, rounds=40, tau=3)
+SAM2 = dict(p=2, eta=0.1, rounds=30, tau=2, rho=0.3)  # LSAM's workers (SAM) under the synchronous hook
 
 
 @pytest.fixture(scope="module")
 def two_ranks():
-    return spawn(2, run_averaging_batch, [SGD2, EAMSGD2])
+    return spawn(2, run_averaging_batch, [SGD2, EAMSGD2, SAM2])
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def four_ranks():
 def _simulate(cfg: dict):
     obj = make_objective("quadratic", cfg["p"])
     x0 = 5.0 * torch.ones(obj.n, dtype=torch.float64)
-    return run_easgd(obj, x0, cfg["p"], cfg["eta"], cfg["rounds"], tau=cfg["tau"], mode="sync")
+    return run_easgd(obj, x0, cfg["p"], cfg["eta"], cfg["rounds"], tau=cfg["tau"], mode="sync", rho=cfg.get("rho", 0.0))
 
 
 @pytest.mark.parametrize("world", [2, 4])
@@ -41,6 +42,15 @@ def test_hook_equals_the_simulation_of_synchronous_easgd(world, request):
     assert all(torch.equal(c, out["center"]) for c in out["centers"])  # replicas bit-identical
     assert int(out["exchanges"]) == -(-cfg["rounds"] // cfg["tau"])  # at calls 1, 1 + tau, ...
     assert not torch.equal(out["center"], out["x0"])
+
+
+def test_hook_accepts_a_sam_optimizer_and_equals_the_simulation(two_ranks):
+    out, sim = two_ranks[2], _simulate(SAM2)
+    torch.testing.assert_close(out["center"], sim.center, rtol=0, atol=1e-12)
+    torch.testing.assert_close(out["workers"], sim.workers, rtol=0, atol=1e-12)
+    plain = run_easgd(make_objective("quadratic", 2), 5.0 * torch.ones(10, dtype=torch.float64), 2, 0.1, 30, tau=2,
+                      mode="sync")
+    assert not torch.allclose(out["center"], plain.center)  # the SAM steps did change the run
 
 
 def test_hook_runs_eamsgd_with_torch_nesterov(two_ranks):

@@ -17,6 +17,13 @@ reads :math:`\\tilde x`, the master takes a Nesterov step with its gradient.
 
 A *round* is one step of every worker (p ticks when asynchronous); histories are recorded per round.
 
+LSAM (:func:`run_lsam`, Teng & Zhang 2025, *as we reconstruct it*: the paper's update rule was not available)
+is asynchronous EASGD whose workers take SAM steps: each worker's gradient is measured at
+:math:`x+\\hat\\epsilon`, :math:`\\hat\\epsilon=\\rho g/(\\|g\\|+\\gamma)`, on the same batch. Data-parallel SAM
+(:func:`run_dp_sam`) is its synchronous baseline: every round all workers take SAM gradients at the shared
+point and one averaged step follows. Given a :class:`~harmonia.distributed.timing.EventSchedule` (or round
+durations), the histories also record simulated wall-clock ``times``.
+
 Used in: chapter 02; chapters 03-04.
 """
 
@@ -30,8 +37,10 @@ import torch
 from harmonia.config import check_in, check_positive, check_tensor
 from harmonia.distributed.elastic import elastic_exchange, elastic_exchange_sync, local_step
 from harmonia.distributed.schedule import Scheduler
+from harmonia.distributed.timing import EventSchedule, round_times
 
-__all__ = ["RunHistory", "RunResult", "run_easgd", "run_downpour", "run_mdownpour", "run_msgd", "DIVERGENCE_THRESHOLD"]
+__all__ = ["RunHistory", "RunResult", "run_easgd", "run_lsam", "run_dp_sam", "run_downpour", "run_mdownpour", "run_msgd",
+           "DIVERGENCE_THRESHOLD"]
 
 #: A center with an entry above this magnitude (or not finite) counts as diverged.
 DIVERGENCE_THRESHOLD = 1e8
@@ -41,13 +50,17 @@ DIVERGENCE_THRESHOLD = 1e8
 class RunHistory:
     """Per-round records of a run: ``rounds``, ``center_loss``, ``center_error``, ``spread``
     (:math:`\\frac1p\\sum_i\\|x^i-\\tilde x\\|^2`) and ``messages`` (exchanges with the center so far),
-    ``diverged``, and the wall time ``seconds``."""
+    ``diverged``, the wall time ``seconds``, ``times``: the simulated wall-clock of each record (only
+    when the run follows an event schedule or round durations) and ``gradients``: the gradient
+    evaluations of all workers so far (SAM counts two per step)."""
 
     rounds: list[int] = field(default_factory=list)
     center_loss: list[float] = field(default_factory=list)
     center_error: list[float] = field(default_factory=list)
     spread: list[float] = field(default_factory=list)
     messages: list[int] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    gradients: list[int] = field(default_factory=list)
     diverged: bool = False
     seconds: float = 0.0
 
@@ -75,11 +88,14 @@ def _start(objective, x0: torch.Tensor, p: int, rounds: int, record_every: int):
     return x0.expand(p, -1).clone(), x0.clone()
 
 
-def record_round(hist: RunHistory, objective, r: int, center: torch.Tensor, X: torch.Tensor, messages: int) -> bool:
-    """Append the records of round ``r``; return True when the run diverged."""
+def record_round(hist: RunHistory, objective, r: int, center: torch.Tensor, X: torch.Tensor, messages: int,
+                 gradients: int | None = None) -> bool:
+    """Append the records of round ``r`` (``gradients``: evaluations so far, default ``p r``); return True
+    when the run diverged."""
     finite = bool(torch.isfinite(center).all()) and float(center.abs().max()) < DIVERGENCE_THRESHOLD
     hist.rounds.append(r)
     hist.messages.append(messages)
+    hist.gradients.append(X.shape[0] * r if gradients is None else gradients)
     if not finite:
         hist.center_loss.append(float("nan"))
         hist.center_error.append(float("nan"))
@@ -92,9 +108,10 @@ def record_round(hist: RunHistory, objective, r: int, center: torch.Tensor, X: t
     return False
 
 
-def _scheduler(schedule: str | Scheduler, p: int) -> Scheduler:
-    """The scheduler of a run: a name (``"round_robin"``, ``"random"``) or a :class:`Scheduler` for ``p`` workers."""
-    if isinstance(schedule, Scheduler):
+def _scheduler(schedule: str | Scheduler | EventSchedule, p: int) -> Scheduler | EventSchedule:
+    """The scheduler of a run: a name (``"round_robin"``, ``"random"``), a :class:`Scheduler` or an
+    :class:`~harmonia.distributed.timing.EventSchedule` for ``p`` workers."""
+    if isinstance(schedule, (Scheduler, EventSchedule)):
         if schedule.p != p:
             raise ValueError(f"schedule: expected a Scheduler for p = {p} workers, got one for {schedule.p}")
         return schedule
@@ -106,10 +123,25 @@ def _is_round_robin(schedule: str | Scheduler, p: int) -> bool:
     return _scheduler(schedule, p).kind == "round_robin"
 
 
+def _grad(objective, points: torch.Tensor, workers: list[int], rho: float, gamma: float,
+          global_eps: bool = False) -> torch.Tensor:
+    """Plain gradients (``rho == 0``, any objective) or SAM gradients (objectives that take ``rho``)."""
+    if rho == 0:
+        return objective.grad(points, workers)
+    return objective.grad(points, workers, rho=rho, gamma=gamma, global_eps=global_eps)
+
+
+def _check_sam(rho: float, gamma: float) -> None:
+    check_positive(rho, "rho", allow_zero=True)
+    check_positive(gamma, "gamma", allow_zero=True)
+
+
 def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, alpha: float | None = None,
               beta: float = 0.9, tau: int = 1, momentum: float = 0.0, mode: str = "async",
-              schedule: str | Scheduler = "round_robin", record_every: int = 1) -> RunResult:
-    """EASGD (``momentum=0``) or EAMSGD (Nesterov ``momentum`` :math:`\\delta>0`) with ``p`` workers.
+              schedule: str | Scheduler | EventSchedule = "round_robin", record_every: int = 1,
+              rho: float = 0.0, gamma: float = 1e-12) -> RunResult:
+    """EASGD (``momentum=0``) or EAMSGD (Nesterov ``momentum`` :math:`\\delta>0`) with ``p`` workers; with
+    ``rho > 0`` the workers take SAM steps (LSAM, see :func:`run_lsam`).
 
     Parameters
     ----------
@@ -131,12 +163,17 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
         :math:`\\delta` of EAMSGD (0 gives EASGD).
     mode : {"async", "sync"}
         Asynchronous (one worker per tick, Gauss-Seidel) or synchronous (Jacobi).
-    schedule : str or Scheduler
-        Order of the asynchronous ticks (``"round_robin"``, ``"random"``, or a :class:`Scheduler`).
+    schedule : str, Scheduler or EventSchedule
+        Order of the asynchronous ticks (``"round_robin"``, ``"random"``, a :class:`Scheduler`, or the events
+        of :func:`harmonia.distributed.timing.event_schedule`, which also gives the records simulated times).
     record_every : int
         Record the history every this many rounds (and after the last).
+    rho, gamma : float
+        SAM radius and constant of the workers' steps (``rho=0``: plain gradient steps, the same draws).
     """
     check_in(mode, "mode", ("async", "sync"))
+    _check_sam(rho, gamma)
+    per_step = 2 if rho else 1
     check_positive(eta, "eta")
     tau = check_positive(tau, "tau", integer=True)
     if not 0 <= momentum < 1:
@@ -165,17 +202,22 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
 
         for t in range(rounds):
             points = X + momentum * V if momentum else X
-            G = objective.grad(points, all_workers)
+            G = _grad(objective, points, all_workers, rho, gamma)
             if t % tau == 0:
                 X, center = exchange(X, center)
                 messages += p
             X, V, step = local_step(X, V, G, eta, momentum)
             disp = disp + step
             if (t + 1) % record_every == 0 or t + 1 == rounds:
-                if record_round(hist, objective, t + 1, center, X, messages):
+                if record_round(hist, objective, t + 1, center, X, messages, gradients=per_step * p * (t + 1)):
                     break
     else:
         sched = _scheduler(schedule, p)
+        events = sched if isinstance(sched, EventSchedule) else None
+        if events is not None:
+            hist.times.append(0.0)
+            if len(events) < rounds * p:
+                raise ValueError(f"schedule: expected at least rounds * p = {rounds * p} events, got {len(events)}")
         clock = [0] * p
         ticks = iter(sched)
         for tick in range(rounds * p):
@@ -184,15 +226,88 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
             if clock[i] % tau == 0:
                 X[i], center, _ = elastic_exchange(X[i], center, alpha)
                 messages += 1
-            g = objective.grad((x + momentum * V[i] if momentum else x)[None], [i])[0]
+            g = _grad(objective, (x + momentum * V[i] if momentum else x)[None], [i], rho, gamma)[0]
             X[i], V[i], step = local_step(X[i], V[i], g, eta, momentum)
             disp[i] += step
             clock[i] += 1
             if (tick + 1) % (p * record_every) == 0 or tick + 1 == rounds * p:
-                if record_round(hist, objective, (tick + 1) // p, center, X, messages):
+                if events is not None:
+                    hist.times.append(events.times[tick])
+                if record_round(hist, objective, (tick + 1) // p, center, X, messages, gradients=per_step * (tick + 1)):
                     break
     hist.seconds = time.perf_counter() - start
     return RunResult(center, X, hist, disp)
+
+
+def run_lsam(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, rho: float = 0.05, gamma: float = 1e-12,
+             alpha: float | None = None, beta: float = 0.9, tau: int = 4, momentum: float = 0.0,
+             schedule: str | Scheduler | EventSchedule = "round_robin", record_every: int = 1) -> RunResult:
+    """LSAM as we reconstruct it (Teng & Zhang 2025): asynchronous EASGD whose ``p`` workers take SAM steps.
+
+    Each worker runs SAM on its own small batches (a sampler of the Gibbs density around the center) and,
+    every ``tau`` of its steps, makes the elastic exchange :math:`d=\\alpha(x^i-\\tilde x)`,
+    :math:`x^i\\leftarrow x^i-d`, :math:`\\tilde x\\leftarrow\\tilde x+d` without any barrier; the center is the model.
+    ``rho=0`` is asynchronous EASGD exactly (the same draws, the same events). The arguments are those of
+    :func:`run_easgd` (``mode="async"``); pass an :class:`~harmonia.distributed.timing.EventSchedule` for
+    simulated wall-clock times.
+    """
+    return run_easgd(objective, x0, p, eta, rounds, alpha=alpha, beta=beta, tau=tau, momentum=momentum, mode="async",
+                     schedule=schedule, record_every=record_every, rho=rho, gamma=gamma)
+
+
+def run_dp_sam(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, rho: float = 0.05,
+               gamma: float = 1e-12, global_eps: bool = False, momentum: float = 0.0,
+               durations: torch.Tensor | None = None, allreduce_cost: float = 0.0, record_every: int = 1) -> RunResult:
+    """Data-parallel SAM (Foret et al. 2021), synchronous: every round each of the ``p`` workers takes a SAM
+    gradient on its own batch at the shared point, and one step with their mean follows (a barrier).
+
+    Parameters
+    ----------
+    objective, x0, p, eta, rounds, momentum, record_every
+        As in :func:`run_easgd` (Nesterov momentum in Sutskever's form, gradients at :math:`x+\\delta v`).
+    rho, gamma : float
+        SAM radius and constant.
+    global_eps : bool
+        ``False`` (default): each worker's own perturbation from its own gradient (no synchronisation of the
+        ascent); ``True``: one perturbation from the averaged gradient (a second all-reduce per round).
+    durations : tensor (p, rounds), optional
+        Step durations (:class:`~harmonia.distributed.timing.StepTimes`); each round lasts its slowest
+        worker's plus ``allreduce_cost``, and the history records those simulated times.
+
+    Returns
+    -------
+    RunResult
+        ``center`` is the shared model; ``workers`` its ``p`` copies.
+    """
+    check_positive(eta, "eta")
+    _check_sam(rho, gamma)
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum: expected a value in [0, 1), got {momentum}")
+    X, x = _start(objective, x0, p, rounds, record_every)
+    ends = None
+    if durations is not None:
+        check_tensor(durations, "durations", ndim=2, dtype="floating")
+        if durations.shape[0] != p or durations.shape[1] < rounds:
+            raise ValueError(f"durations: expected shape ({p}, >= {rounds}), got {tuple(durations.shape)}")
+        ends = round_times(durations[:, :rounds], allreduce_cost).tolist()
+    v = torch.zeros_like(x)
+    workers = list(range(p))
+    hist, start = RunHistory(), time.perf_counter()
+    if ends is not None:
+        hist.times.append(0.0)
+    record_round(hist, objective, 0, x, X, 0)
+    per_step = 2 if rho else 1
+    for t in range(rounds):
+        point = x + momentum * v if momentum else x
+        g = _grad(objective, point.expand(p, -1), workers, rho, gamma, global_eps).mean(dim=0)
+        x, v, _ = local_step(x, v, g, eta, momentum)
+        if (t + 1) % record_every == 0 or t + 1 == rounds:
+            if ends is not None:
+                hist.times.append(ends[t])
+            if record_round(hist, objective, t + 1, x, x.expand(p, -1), p * (t + 1), gradients=per_step * p * (t + 1)):
+                break
+    hist.seconds = time.perf_counter() - start
+    return RunResult(x, x.expand(p, -1).clone(), hist)
 
 
 def run_downpour(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, tau: int = 1,

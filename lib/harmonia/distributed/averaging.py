@@ -14,9 +14,11 @@ records :math:`d_i`). The replicas of :math:`\\tilde x` stay equal (every rank a
 sum), and :math:`\\tilde x+\\sum_ix^i` is conserved by the exchange. With plain SGD this is the
 simulation's :func:`harmonia.distributed.run_easgd` (``mode="sync"``) step for step; with
 ``torch.optim.SGD(momentum=delta, nesterov=True)`` it is EAMSGD (torch's form of Nesterov momentum, not
-the simulation's Sutskever form: the same method, not the same rounding).
+the simulation's Sutskever form: the same method, not the same rounding). With a
+:class:`harmonia.optim.SAM` optimizer (``optimizer.step(closure)``) the workers take SAM steps: LSAM's workers
+with a synchronous center, equal to ``run_easgd(mode="sync", rho=...)``.
 
-Used in: chapter 02 (the README's torchrun example).
+Used in: chapter 02 (the README's torchrun example); chapter 04 (LSAM's workers).
 """
 
 from __future__ import annotations

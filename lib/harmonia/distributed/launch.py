@@ -33,6 +33,7 @@ import torch
 import torch.distributed as dist
 
 from harmonia.distributed.averaging import ElasticAveraging
+from harmonia.optim.sam import SAM
 from harmonia.distributed.engine import dist_async, dist_sync_easgd, dist_tree_easgd
 from harmonia.distributed.problems import OBJECTIVES, make_objective
 from harmonia.distributed.tree import Tree
@@ -91,24 +92,42 @@ def run_tree(parents: list[int], eta: float, rounds: int, taus=1, alphas=None, b
 
 
 def run_averaging(p: int, eta: float, rounds: int, tau: int = 1, momentum: float = 0.0, problem: str = "quadratic",
-                  seed: int = 0, beta: float = 0.9) -> dict | None:
+                  seed: int = 0, beta: float = 0.9, rho: float = 0.0) -> dict | None:
     """A user's training loop with :class:`~harmonia.distributed.averaging.ElasticAveraging` (one worker per
     rank, inside an initialised process group of ``p`` ranks): the parameters are one ``nn.Parameter`` whose
     gradient comes from the worker's stream of ``problem``, the optimizer is ``torch.optim.SGD`` (Nesterov
-    when ``momentum > 0``), and ``averager.step()`` follows ``optimizer.step()``. Rank 0 returns the center,
-    every rank's center replica and worker variable, and the number of exchanges."""
+    when ``momentum > 0``), or, with ``rho > 0``, :class:`harmonia.optim.SAM` around it (LSAM's workers,
+    synchronously; the quadratic only: the closure's loss :math:`\\frac12\\sum_kh_kx_k^2-\\xi\\cdot x` reuses one
+    noise draw for both passes), and ``averager.step()`` follows ``optimizer.step()``. Rank 0 returns the
+    center, every rank's center replica and worker variable, and the number of exchanges."""
     if dist.get_world_size() != p:
         raise ValueError(f"p: expected the world size {dist.get_world_size()}, got {p}")
+    if rho and problem != "quadratic":
+        raise ValueError(f"problem: expected 'quadratic' with rho > 0 (SAM's closure), got {problem!r}")
     objective, x0 = _problem(problem, p, seed, "float64", "cpu")
     objective.reset()
     i = dist.get_rank()
     x = torch.nn.Parameter(x0.clone())
-    optimizer = torch.optim.SGD([x], lr=eta, momentum=momentum, nesterov=momentum > 0)
+    if rho:
+        optimizer = SAM([x], torch.optim.SGD, rho=rho, lr=eta, momentum=momentum, nesterov=momentum > 0)
+    else:
+        optimizer = torch.optim.SGD([x], lr=eta, momentum=momentum, nesterov=momentum > 0)
     averager = ElasticAveraging([x], optimizer, beta=beta, tau=tau)
     exchanges = 0
     for _ in range(rounds):
-        x.grad = objective.grad(x.detach()[None], [i])[0]
-        optimizer.step()
+        if rho:
+            noise = objective.h * x.detach() - objective.grad(x.detach()[None], [i])[0]  # this step's draw, xi
+
+            def closure(noise=noise):
+                optimizer.zero_grad()
+                loss = 0.5 * (objective.h * x.square()).sum() - (noise * x).sum()
+                loss.backward()
+                return loss
+
+            optimizer.step(closure)
+        else:
+            x.grad = objective.grad(x.detach()[None], [i])[0]
+            optimizer.step()
         exchanges += averager.step()
     workers = [torch.empty_like(x0) for _ in range(p)]
     centers = [torch.empty_like(x0) for _ in range(p)]

@@ -1,6 +1,8 @@
 """Objectives for the worker simulations, with deterministic per-worker data streams.
 
 Each worker draws its own stream: worker ``i``'s ``t``-th gradient depends only on ``(seed, i, t)``.
+``grad(points, workers, rho=...)`` returns SAM gradients instead (:func:`sam_gradients`): both passes on
+the worker's one batch, so ``rho=0`` draws and returns exactly what plain gradients do.
 A simulation that computes all workers in one process and a ``torch.distributed`` run where each
 process computes one worker therefore see the same samples, which is what makes the two agree.
 
@@ -17,6 +19,7 @@ Used in: chapters 02-03; chapter 04.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -24,15 +27,42 @@ from torch import nn
 from harmonia.config import check_in, check_positive, check_tensor
 from harmonia.nn.flat import FlatParams
 from harmonia.nn.metrics import error_rate
+from harmonia.optim.sam import sam_perturbation
 
 __all__ = ["AdditiveNoiseQuadratic", "ModelObjective", "RandomInputs", "RandomInputObjective", "spread",
-           "make_objective", "OBJECTIVES"]
+           "make_objective", "sam_gradients", "OBJECTIVES"]
 
 OBJECTIVES = ("quadratic", "digits")
 
 
 def _worker_generator(seed: int, worker: int, salt: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(1_000_003 * int(seed) + 7919 * int(worker) + int(salt))
+
+
+def sam_gradients(grad_on_batch: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor, rho: float = 0.0,
+                  gamma: float = 1e-12, global_eps: bool = False) -> torch.Tensor:
+    """Gradients of ``k`` workers on their current batches, or SAM gradients when ``rho > 0``.
+
+    Parameters
+    ----------
+    grad_on_batch : callable
+        ``(k, n) -> (k, n)``: each worker's gradient on *its drawn batch* at the given points (called
+        twice for SAM, so both passes see the same batch).
+    points : tensor (k, n)
+    rho, gamma : float
+        SAM's radius and constant (:func:`harmonia.optim.sam.sam_perturbation`); ``rho=0``: plain gradients.
+    global_eps : bool
+        One perturbation for all workers, from the mean of their gradients (data-parallel SAM with a
+        synchronised ascent); default: each worker's own (Foret et al.'s m-sharpness).
+    """
+    g = grad_on_batch(points)
+    if rho == 0:
+        return g
+    if global_eps:
+        eps = sam_perturbation([g.mean(dim=0)], rho, gamma)[0].expand_as(g)
+    else:
+        eps = torch.stack([sam_perturbation([gi], rho, gamma)[0] for gi in g])
+    return grad_on_batch(points + eps)
 
 
 class AdditiveNoiseQuadratic:
@@ -70,10 +100,13 @@ class AdditiveNoiseQuadratic:
         """Restart every worker's noise stream."""
         self._gens = [_worker_generator(self.seed, i) for i in range(self.p)]
 
-    def grad(self, points: torch.Tensor, workers: list[int]) -> torch.Tensor:
-        """Next stochastic gradients of the given workers at ``points`` (k, n); shape (k, n)."""
+    def grad(self, points: torch.Tensor, workers: list[int], rho: float = 0.0, gamma: float = 1e-12,
+             global_eps: bool = False) -> torch.Tensor:
+        """Next stochastic gradients of the given workers at ``points`` (k, n); shape (k, n). With
+        ``rho > 0``: SAM gradients on the same noise draw (see :func:`sam_gradients`)."""
         noise = torch.stack([torch.randn(self.n, generator=self._gens[i], dtype=self.h.dtype) for i in workers])
-        return self.h * points - self.sigma * noise.to(points.device)
+        noise = self.sigma * noise.to(points.device)
+        return sam_gradients(lambda x: self.h * x - noise, points, rho, gamma, global_eps)
 
     def loss(self, x: torch.Tensor) -> float:
         """:math:`F(x)` (the excess loss; the optimum is 0)."""
@@ -272,14 +305,17 @@ class ModelObjective:
             self._perm.pop((worker, epoch - 2), None)
         return self._perm[key][k * self.batch_size:(k + 1) * self.batch_size].to(self.X.device)
 
-    def grad(self, points: torch.Tensor, workers: list[int]) -> torch.Tensor:
-        """Next mini-batch gradients of the given workers at ``points`` (k, n); shape (k, n)."""
+    def grad(self, points: torch.Tensor, workers: list[int], rho: float = 0.0, gamma: float = 1e-12,
+             global_eps: bool = False) -> torch.Tensor:
+        """Next mini-batch gradients of the given workers at ``points`` (k, n); shape (k, n). With
+        ``rho > 0``: SAM gradients, both passes on the worker's same batch (see :func:`sam_gradients`)."""
         idx = []
         for i in workers:
             idx.append(self.batch_indices(i, self._clock[i]))
             self._clock[i] += 1
         idx = torch.stack(idx)
-        return self._grad(points, self.X[idx], self.y[idx])
+        Xb, yb = self.X[idx], self.y[idx]
+        return sam_gradients(lambda x: self._grad(x, Xb, yb), points, rho, gamma, global_eps)
 
     @torch.no_grad()
     def loss(self, x: torch.Tensor) -> float:
@@ -297,7 +333,8 @@ def make_objective(name: str, p: int, seed: int = 0, dtype: torch.dtype = torch.
                    device: torch.device | str = "cpu") -> AdditiveNoiseQuadratic | ModelObjective:
     """The named problems shared by simulations, tests and the ``torchrun`` launcher.
 
-    ``"quadratic"``: 10-D, :math:`h=\\mathrm{linspace}(0.1,1,10)`, :math:`\\sigma=1` (card 02, part C).
+    ``"quadratic"``: 10-D, :math:`h=\\mathrm{linspace}(0.1,1,10)`, :math:`\\sigma=1` (chapter 02, part C: our
+    small stand-in for the paper's experiments).
     ``"digits"``: MLP 64-``hidden``-10 (tanh) on scikit-learn's digits (seed-0 split), L2 ``weight_decay``.
     The streams are drawn on the CPU, so they are the same on every ``device``.
     """
