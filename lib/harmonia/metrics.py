@@ -259,7 +259,8 @@ def kurtosis(x: torch.Tensor, dims: int | Sequence[int] = (-2, -1), excess: bool
 
 
 def spectral_rel_error(K_test: torch.Tensor, K_model: torch.Tensor) -> torch.Tensor:
-    """Relative spectral-norm error of two covariances normalised by the test diagonal (card 07 §6):
+    """Relative spectral-norm error of two covariances normalised by the test diagonal (the evaluation metric of
+    Zhang & Mallat 2021's turbulence tables, as computed by the authors' code):
 
     .. math:: \\epsilon=\\frac{\\|\\tilde K_\\text{test}-\\tilde K_\\text{model}\\|_2}{\\|\\tilde K_\\text{test}\\|_2},
               \\qquad \\tilde K=D^{-1/2}KD^{-1/2},\\quad D=|\\operatorname{diag}K_\\text{test}|,

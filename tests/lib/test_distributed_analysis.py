@@ -1,12 +1,15 @@
-"""harmonia.distributed.analysis against the mathematics of card 02 (EASGD, sections 5-6).
+"""harmonia.distributed.analysis against the mathematics of EASGD (Zhang, Choromanska & LeCun 2015): the round-robin
+stability analysis of the main paper (EASGD vs ADMM, Fig. 1) and the synchronous noisy quadratic of its supplement
+(re-derived for chapter 02).
 
-Round robin: every per-worker EASGD step is the symmetric matrix of the card's update rule, the round is
+Round robin: every per-worker EASGD step is the symmetric matrix of the paper's update rule, the round is
 their product in worker order, the stability condition alpha <= (4 - 2 eta h)/(4 - eta h) is exact for p = 1
 (boundary = an eigenvalue -1) and sufficient for p >= 2. ADMM: the map against its three update rules, the
-card's radii, unstable fractions and the divergent trajectory. Synchronous EASGD: the roots are the eigenvalues
-of the reduced (spatial mean, center) recursion, the mean formula, the four stability inequalities against the
-spectral radius, the variance closed form against an independent Lyapunov solver, the card's numbers, the
-large-p limit, and Monte Carlo (a vectorised simulation written here, and the library's run_easgd).
+radii, unstable fractions and divergent trajectory of our reproduction of the paper's Fig. 1. Synchronous EASGD:
+the roots are the eigenvalues of the reduced (spatial mean, center) recursion, the mean formula, the four stability
+inequalities against the spectral radius, the variance closed form against an independent Lyapunov solver, our
+prototype's values, the large-p limit, and Monte Carlo (a vectorised simulation written here, and the library's
+run_easgd).
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ def _bound(u: float) -> float:
 
 # ------------------------------------------------------------------------------ round-robin EASGD
 def _rr_update(state: torch.Tensor, i: int, eta: float, alpha: float, h: float) -> torch.Tensor:
-    """Card section 5, worker i active on F = h x^2 / 2: x^i -= eta h x^i + alpha (x^i - c), c += alpha (x^i_old - c)."""
+    """Round-robin EASGD (the paper's stability analysis), worker i active on F = h x^2 / 2:
+    x^i -= eta h x^i + alpha (x^i - c), c += alpha (x^i_old - c)."""
     s = state.clone()
     xi, c = state[i], state[-1]
     s[i] = xi - eta * h * xi - alpha * (xi - c)
@@ -89,7 +93,8 @@ def test_rr_p1_boundary_is_an_eigenvalue_minus_one(u):
     assert spectral_radius(easgd_rr_map(1, u, 0.5 * b)) < 1
 
 
-def test_rr_card_exercise_points():
+def test_rr_exercise_points():
+    # (eta h, alpha) = (1.0, 0.6) is stable, (1.0, 0.7) is not: the bound (4 - 2 eta h) / (4 - eta h) is 2/3
     assert math.isclose(_bound(1.0), 2 / 3)
     assert easgd_rr_stable(1.0, 0.6) and spectral_radius(easgd_rr_map(1, 1.0, 0.6)) < 1
     assert not easgd_rr_stable(1.0, 0.7) and spectral_radius(easgd_rr_map(1, 1.0, 0.7)) > 1
@@ -130,7 +135,8 @@ def test_rr_condition_implies_non_expansive_round_for_several_workers(p):
 
 # ------------------------------------------------------------------------------ round-robin ADMM
 def _admm_update(state: torch.Tensor, p: int, i: int, eta: float, rho: float, h: float) -> torch.Tensor:
-    """Card section 5: lambda^i -= x^i - c; x^i = (x^i - eta h x^i + eta rho (lambda^i + c)) / (1 + eta rho);
+    """Round-robin ADMM as in the paper's comparison (scaled multipliers, linearised local step):
+    lambda^i -= x^i - c; x^i = (x^i - eta h x^i + eta rho (lambda^i + c)) / (1 + eta rho);
     c = mean_j (x^j - lambda^j). State (lambda^1, x^1, ..., lambda^p, x^p, c)."""
     s = state.clone()
     lam, x = 2 * i, 2 * i + 1
@@ -141,7 +147,7 @@ def _admm_update(state: torch.Tensor, p: int, i: int, eta: float, rho: float, h:
 
 
 @pytest.mark.parametrize(("p", "eta", "rho", "h"), [(1, 0.05, 2.0, 1.0), (3, 1e-3, 2.5, 1.0), (4, 0.02, 0.7, 3.0)])
-def test_admm_map_is_the_round_of_the_card_update(p, eta, rho, h):
+def test_admm_map_is_the_round_of_the_per_worker_update(p, eta, rho, h):
     gen = torch.Generator().manual_seed(p)
     state = torch.randn(2 * p + 1, generator=gen, dtype=F64)
     expected = state.clone()
@@ -153,7 +159,8 @@ def test_admm_map_is_the_round_of_the_card_update(p, eta, rho, h):
 
 
 @pytest.mark.parametrize(("p", "radius"), [(3, 1.000974), (8, 1.002258)])
-def test_admm_card_radius(p, radius):
+def test_admm_reference_radius(p, radius):
+    # our reproduction of the paper's divergent example (eta = 1e-3, rho = 2.5)
     assert math.isclose(spectral_radius(admm_rr_map(p, 1e-3, 2.5)), radius, rel_tol=1e-5)
     # while EASGD with the same eta and alpha = eta rho is stable, and ADMM with a tiny penalty too
     assert spectral_radius(easgd_rr_map(p, 1e-3, 2.5e-3)) < 1
@@ -161,8 +168,9 @@ def test_admm_card_radius(p, radius):
 
 
 @pytest.mark.parametrize(("p", "fraction"), [(3, 0.15), (8, 0.35)])
-def test_admm_unstable_fraction_on_the_card_grid(p, fraction):
-    # The card's 25 x 25 grid "eta in [1e-4, 1e-2] x rho in [0.1, 10]" does not name the spacing. Only
+def test_admm_unstable_fraction_on_the_reference_grid(p, fraction):
+    # Our 25 x 25 reference grid "eta in [1e-4, 1e-2] x rho in [0.1, 10]" (the paper's Fig. 1 range; the fractions
+    # 15 % / 35 % are our prototype's values) does not fix the spacing. Only
     # linspace x linspace reproduces 15 % / 35 % (15.4 % / 35.0 %); geomspace(eta) x linspace(rho) gives
     # 57 % / 75 %, and the other two combinations 21 % / 43 % and 64 % / 79 %.
     etas, rhos = np.linspace(1e-4, 1e-2, 25), np.linspace(0.1, 10, 25)
@@ -170,9 +178,9 @@ def test_admm_unstable_fraction_on_the_card_grid(p, fraction):
     assert abs(float((radii > 1).mean()) - fraction) <= 0.05
 
 
-def test_admm_diverges_from_the_card_start_while_easgd_converges():
+def test_admm_diverges_from_the_paper_start_while_easgd_converges():
     rounds = 20000
-    for p, admm_card, easgd_card in [(3, 5.3e6, 5e-4), (8, 1e18, 2e-5)]:
+    for p, admm_ref, easgd_ref in [(3, 5.3e6, 5e-4), (8, 1e18, 2e-5)]:
         s = torch.zeros(2 * p + 1, dtype=F64)
         s[1::2] = 1000.0  # lambda = 0, x^i = center = 1000
         s[-1] = 1000.0
@@ -180,8 +188,8 @@ def test_admm_diverges_from_the_card_start_while_easgd_converges():
         e = torch.full((p + 1,), 1000.0, dtype=F64)
         easgd_center = abs(float((torch.linalg.matrix_power(easgd_rr_map(p, 1e-3, 2.5e-3), rounds) @ e)[-1]))
         assert admm_center > 1e3 and easgd_center < 1
-        # the card's reference values (part A iii), "accept +-30 %"
-        assert abs(admm_center / admm_card - 1) < 0.3 and abs(easgd_center / easgd_card - 1) < 0.3
+        # our prototype's values (chapter 02, part A iii), within +-30 %
+        assert abs(admm_center / admm_ref - 1) < 0.3 and abs(easgd_center / easgd_ref - 1) < 0.3
     # p = 3 first shrinks (|center| ~ 1.6 after 5000 rounds), then explodes: a deceptive transient
     F = admm_rr_map(3, 1e-3, 2.5)
     s = torch.tensor([0.0, 1000.0] * 3 + [1000.0], dtype=F64)
@@ -190,7 +198,8 @@ def test_admm_diverges_from_the_card_start_while_easgd_converges():
 
 # ------------------------------------------------------------------------------ synchronous EASGD: roots, mean
 def _sync_update(state: torch.Tensor, eta: float, alpha: float, h: float) -> torch.Tensor:
-    """Card section 6 (mean, noise-free): x^i -= eta h x^i + alpha (x^i - c); c += alpha sum_i (x^i - c) (Jacobi)."""
+    """Synchronous EASGD (the paper's supplement; mean, noise-free): x^i -= eta h x^i + alpha (x^i - c);
+    c += alpha sum_i (x^i - c) (Jacobi)."""
     x, c = state[:-1], state[-1]
     return torch.cat([x - eta * h * x - alpha * (x - c), (c + alpha * (x - c).sum())[None]])
 
@@ -233,7 +242,8 @@ def test_sync_roots_are_the_eigenvalues_of_the_reduced_recursion(p, eta, alpha, 
 
 
 @pytest.mark.parametrize(("p", "eta", "alpha", "h"), SYNC_SETTINGS[:4])
-def test_sync_mean_formula_of_the_card(p, eta, alpha, h):
+def test_sync_mean_formula(p, eta, alpha, h):
+    # E c_t = gamma^t c_0 + (gamma^t - phi^t) / (gamma - phi) alpha u_0 (the paper's supplement, re-derived)
     gen = torch.Generator().manual_seed(7)
     state = torch.randn(p + 1, generator=gen, dtype=F64)
     gamma, phi = easgd_sync_roots(p, eta, alpha, h)
@@ -275,13 +285,13 @@ def test_sync_stability_edges():
 
 
 # ------------------------------------------------------------------------------ synchronous EASGD: variance
-def _card_map(p, eta, alpha, h):
-    """The map of the card's update, built here column by column (independent of easgd_sync_map)."""
+def _update_map(p, eta, alpha, h):
+    """The map of the synchronous update (_sync_update), built here column by column (independent of easgd_sync_map)."""
     return torch.stack([_sync_update(e, eta, alpha, h) for e in torch.eye(p + 1, dtype=F64)], dim=1).numpy()
 
 
 def test_center_var_closed_form_equals_lyapunov_on_random_stable_settings(easgd_lyapunov):
-    """Independent route: scipy's Lyapunov solver (conftest's easgd_lyapunov) on the map of the card's update,
+    """Independent route: scipy's Lyapunov solver (conftest's easgd_lyapunov) on the map of the synchronous update,
     worker noise eta xi (variance eta^2 sigma^2), no noise on the center."""
     rng = np.random.default_rng(1)
     checked = 0
@@ -298,7 +308,8 @@ def test_center_var_closed_form_equals_lyapunov_on_random_stable_settings(easgd_
         closed = easgd_sync_center_var(p, eta, alpha, h, sigma2)
         assert closed > 0
         assert math.isclose(closed, lyapunov_var(p, eta, alpha, h, sigma2), rel_tol=1e-12)
-        assert math.isclose(closed, float(easgd_lyapunov(_card_map(p, eta, alpha, h), eta, sigma2)[p, p]), rel_tol=1e-9)
+        lyap = float(easgd_lyapunov(_update_map(p, eta, alpha, h), eta, sigma2)[p, p])
+        assert math.isclose(closed, lyap, rel_tol=1e-9)
         checked += 1
 
 
@@ -307,21 +318,22 @@ def test_center_var_scales_with_sigma2_over_h2():
     assert math.isclose(easgd_sync_center_var(3, 0.2, 0.2, h=2.0, sigma2=5.0), 5.0 / 4.0 * base, rel_tol=1e-12)
 
 
-def test_center_var_card_value():
+def test_center_var_reference_value():
+    # our prototype's value, the solution of the discrete Lyapunov equation at this setting
     assert math.isclose(easgd_sync_center_var(4, 0.1, 0.05, 1.0, 1.0), 7.6214e-3, rel_tol=1e-4)
     assert math.isclose(lyapunov_var(4, 0.1, 0.05, 1.0, 1.0), 7.6214e-3, rel_tol=1e-4)
 
 
-@pytest.mark.parametrize(("p", "card", "half_last_digit"), [(10, 0.0471, 5e-5), (100, 0.0511, 5e-5),
-                                                             (10_000, 0.05158, 5e-6)])
-def test_large_p_card_values(p, card, half_last_digit):
-    # card part B: p V at beta = 0.9, eta = 0.1, to the digits the card prints
+@pytest.mark.parametrize(("p", "ref", "half_last_digit"), [(10, 0.0471, 5e-5), (100, 0.0511, 5e-5),
+                                                            (10_000, 0.05158, 5e-6)])
+def test_large_p_reference_values(p, ref, half_last_digit):
+    # chapter 02, part B: p V at beta = 0.9, eta = 0.1, to the digits of our prototype's values
     value = p * easgd_sync_center_var(p, 0.1, 0.9 / p)
-    assert abs(value - card) <= half_last_digit, (value, card)
+    assert abs(value - ref) <= half_last_digit, (value, ref)
 
 
 def test_large_p_limit():
-    assert abs(easgd_large_p_var(0.9, 0.1) - 0.05158) <= 5e-6  # card
+    assert abs(easgd_large_p_var(0.9, 0.1) - 0.05158) <= 5e-6  # our prototype's value
     assert math.isclose(10_000 * easgd_sync_center_var(10_000, 0.1, 0.9 / 10_000), easgd_large_p_var(0.9, 0.1),
                         rel_tol=1e-3)
     # the limit formula against the closed form at a huge p, for other settings (with h, sigma2)
@@ -342,7 +354,7 @@ def test_minibatch_sgd_var_and_the_elastic_ratio():
         assert math.isclose(easgd_large_p_var(1.0, eta), minibatch_sgd_var(1, eta), rel_tol=1e-12)
         p = 10_000
         assert math.isclose(easgd_sync_center_var(p, eta, 1 / p), minibatch_sgd_var(p, eta), rel_tol=1e-3)
-    # beta = 0.1, eta h = 0.5: ratio 0.14 (card, two digits)
+    # beta = 0.1, eta h = 0.5: ratio 0.14 (our prototype's value, two digits)
     assert abs(easgd_large_p_var(0.1, 0.5) / minibatch_sgd_var(1, 0.5) - 0.14) <= 0.005
     # beta < 1: the center also averages in time, the ratio is below 1
     for beta in (0.05, 0.3, 0.6, 0.9, 0.99):

@@ -1,4 +1,6 @@
-"""harmonia.distributed.analysis (moments, momentum, saddle) and the random-input problems against card 03.
+"""harmonia.distributed.analysis (moments, momentum, saddle) and the random-input problems against chapter 03's
+derivations (the "limits in speedup" of Zhang 2016, PhD thesis, re-derived in closed form for the course; the
+reference numbers are those of our independent NumPy prototype).
 
 What is asserted (float64 throughout, fixed seeds):
 
@@ -6,14 +8,14 @@ What is asserted (float64 throughout, fixed seeds):
   heavy-ball variance is the fixed point of the 3x3 system and scipy's Lyapunov solution of the 2x2 state map; the
   additive-noise 4x4 EASGD fixed point is (A, B, C, D) of the (p+1)-dimensional Lyapunov solution and its D is
   easgd_sync_center_var; with multiplicative noise the 3x3 and 4x4 systems are the exact reductions of the full
-  covariance recursions (built here from the update rules, including beta != p alpha); the card's numbers;
+  covariance recursions (built here from the update rules, including beta != p alpha); our prototype's values;
 - the mean matrices: eigenvalues, the noise-free runners (heavy_ball_run, elastic_pair_run, run_easgd) follow them,
   EASGD's center never contracts faster than |1 - eta h| (>= 2000 random stable settings);
-- multiplicative SGD: the optimum (eta*, r*, eta_max), the card's numbers and a one-step Monte Carlo of r;
+- multiplicative SGD: the optimum (eta*, r*, eta_max), our prototype's values and a one-step Monte Carlo of r;
 - Monte Carlo of the heavy-ball 3x3 and EASGD 4x4 moments (RandomInputObjective) and of the additive-noise stationary
   variances (AdditiveNoiseQuadratic); tolerances are 5 standard errors computed from the per-chain samples (chains
   are independent, so std / sqrt(chains) is the standard error of a mean over chains);
-- grids: heavy ball buys nothing under 1-D multiplicative noise, EASGD's best rates and stable steps (card);
+- grids: heavy ball buys nothing under 1-D multiplicative noise, EASGD's best rates and stable steps (prototype values);
 - Polyak's tuning; heavy ball == one-worker EASGD with beta = 1, alpha = -delta (quadratic and a network);
 - the double-well saddle: derivatives against autograd, the split state, its Hessian and Schur complement, the trap in
   simulation and the switch between 0.64 and 0.69;
@@ -127,7 +129,7 @@ def test_heavy_ball_var_equals_the_fixed_point_of_the_3x3_system_and_lyapunov():
         checked += 1
 
 
-def test_heavy_ball_var_card_value():
+def test_heavy_ball_var_reference_value():
     assert math.isclose(heavy_ball_var(0.05, 0.9, 2.0, 1.0), 0.12837837837837837, rel_tol=1e-5)
     M, q = heavy_ball_moment_system(0.05, 0.9, 2.0, 0.0, 1.0)
     assert math.isclose(float(stationary_moments(M, q)[0]), 0.12837837837837837, rel_tol=1e-10)
@@ -162,13 +164,14 @@ def test_easgd_4x4_additive_fixed_point_equals_lyapunov_and_the_center_closed_fo
         checked += 1
 
 
-def test_easgd_4x4_card_stationary_values():
-    """Card exercise 5: p = 4, eta = 0.3, alpha = 0.2, h = 1, kappa = 2 (var_m = 2), b = 2, sigma_eps = 0.5
-    (s2 = h sigma_eps^2 = 0.25): (A, B, C, D) = (1.829, 0.109, 0.317, 0.465) e-2 and D = 4.649e-3."""
+def test_easgd_4x4_reference_stationary_values():
+    """Synchronous EASGD with multiplicative noise at p = 4, eta = 0.3, alpha = 0.2, h = 1, kappa = 2 (var_m = 2), b = 2,
+    sigma_eps = 0.5 (s2 = h sigma_eps^2 = 0.25): (A, B, C, D) = (1.829, 0.109, 0.317, 0.465) e-2 and D = 4.649e-3
+    (our prototype's values)."""
     M, q = easgd_moment_system(4, 0.3, 0.2, 1.0, 2.0, 0.25, 2)
     S = stationary_moments(M, q)
-    for value, card in zip(S.tolist(), (1.829e-2, 0.109e-2, 0.317e-2, 0.465e-2)):
-        assert abs(value - card) <= 5e-6, (value, card)  # half the card's last digit (and rel < 2e-3 for A, C, D)
+    for value, ref in zip(S.tolist(), (1.829e-2, 0.109e-2, 0.317e-2, 0.465e-2)):
+        assert abs(value - ref) <= 5e-6, (value, ref)  # half the last printed digit (and rel < 2e-3 for A, C, D)
     assert abs(float(S[3]) - 4.649e-3) <= 5e-7
     assert math.isclose(float(S[3]), 4.649e-3, rel_tol=2e-4)
 
@@ -296,7 +299,8 @@ def test_noise_free_runs_follow_the_mean_matrices():
 
 
 def test_easgd_center_never_contracts_faster_than_sgd():
-    """Card section 1: for every stable (p, u, alpha >= 0), max(|gamma|, |phi|) >= |1 - u|."""
+    """The initial-phase limit (no speedup from p; Zhang 2016, PhD thesis, derived for chapter 03): for every stable
+    (p, u, alpha >= 0), max(|gamma|, |phi|) >= |1 - u|."""
     rng = np.random.default_rng(5)
     checked, tight = 0, 0
     while checked < 2000:
@@ -340,7 +344,7 @@ def test_sgd_optimum(h, kappa, b):
 
 @pytest.mark.parametrize(("b", "r_star", "eta_max", "r_03"), [(1, 0.667, 0.667, 0.6700), (4, 0.333, 1.333, 0.5350),
                                                                (16, 0.111, 1.778, 0.5012)])
-def test_sgd_multiplicative_card_values_and_one_step_monte_carlo(b, r_star, eta_max, r_03):
+def test_sgd_multiplicative_reference_values_and_one_step_monte_carlo(b, r_star, eta_max, r_03):
     _, rs, em = sgd_optimum(1.0, 2.0, b)
     assert abs(rs - r_star) <= 5e-4 and abs(em - eta_max) <= 5e-4
     r, q = sgd_moment_step(0.3, 1.0, 2.0, 0.0, b)
@@ -352,7 +356,7 @@ def test_sgd_multiplicative_card_values_and_one_step_monte_carlo(b, r_star, eta_
     x = torch.ones(n, dtype=F64)
     x1 = x - 0.3 * obj.grad(x[None], [0])[0]
     mean, se = _mc_close(x1.square()[:, None], torch.tensor([r], dtype=F64), z=4.0)
-    assert float(se[0]) < 0.005 * r  # 4 se is within the card's 1 %
+    assert float(se[0]) < 0.005 * r  # 4 se is within the 1 % tolerance we set for this check
     # the additive-only prediction (1 - eta h)^2 = 0.49 is rejected: the test sees the multiplicative term
     assert abs(float(mean[0]) - 0.49) > 4 * float(se[0])
 
@@ -361,7 +365,7 @@ def test_iterations_to_shrink():
     assert math.isclose(iterations_to_shrink(0.5), math.log(1e-3) / math.log(0.5), rel_tol=1e-14)
     assert iterations_to_shrink(1.0) == math.inf and iterations_to_shrink(1.3) == math.inf
     assert iterations_to_shrink(0.0) == 0.0
-    for b in (1, 2, 4, 16, 256):  # card: shrink E x^2 by e in 1 / ln((b + kappa) / kappa) steps
+    for b in (1, 2, 4, 16, 256):  # r* = kappa / (b + kappa): shrink E x^2 by e in 1 / ln((b + kappa) / kappa) steps
         r = sgd_optimum(1.0, 2.0, b)[1]
         assert math.isclose(iterations_to_shrink(r, math.exp(-1)), 1 / math.log((b + 2.0) / 2.0), rel_tol=1e-12)
 
@@ -445,7 +449,7 @@ def test_stationary_variance_of_minibatch_sgd_monte_carlo(b):
 
 
 def test_stationary_variance_of_heavy_ball_monte_carlo():
-    """heavy_ball_run on the card's setting (eta = 0.05, delta = 0.9, h = 2, sigma = 1), 20 000 chains from 0, 400
+    """heavy_ball_run on the reference setting (eta = 0.05, delta = 0.9, h = 2, sigma = 1), 20 000 chains from 0, 400
     steps (second-moment rate 0.9: transient 0.9^400 ~ 5e-19); the final (x_T^2, x_{T-1}^2, x_T x_{T-1})."""
     n, T = 20_000, 400
     obj = AdditiveNoiseQuadratic(torch.full((n,), 2.0, dtype=F64), sigma=1.0, seed=8)
@@ -477,9 +481,10 @@ def test_stationary_moments_of_easgd_monte_carlo():
     assert float(se[3]) < 0.02 * float(S[3])
 
 
-def test_card_part_a_center_below_minibatch_sgd():
-    """Card part A: at beta = 0.9 the EASGD center's variance over batch-p SGD's is 0.79-0.80 (p = 4) and 0.87-0.93
-    (p = 16) for eta in {0.05, 0.1, 0.5}; p = 1, alpha = 0.9 is unstable at eta = 0.5 (stationary -> inf)."""
+def test_easgd_center_below_minibatch_sgd():
+    """Chapter 03, part A (our prototype's ranges): at beta = 0.9 the EASGD center's variance over batch-p SGD's is
+    0.79-0.80 (p = 4) and 0.87-0.93 (p = 16) for eta in {0.05, 0.1, 0.5}; p = 1, alpha = 0.9 is unstable at eta = 0.5
+    (stationary -> inf)."""
     for p, lo, hi in [(4, 0.785, 0.805), (16, 0.865, 0.935)]:
         for eta in (0.05, 0.1, 0.5):
             ratio = easgd_sync_center_var(p, eta, 0.9 / p) / minibatch_sgd_var(p, eta)
@@ -520,18 +525,19 @@ def _easgd_rate(p: int, var_m: float):
     return lambda eta: spectral_radius(easgd_moment_system(p, eta, 0.9 / p, 1.0, var_m, 1.0, 1)[0])
 
 
-@pytest.mark.parametrize(("p", "card_rate", "card_eta_max"), [(1, 0.856, 0.18), (4, 0.586, 0.26), (16, 0.603, 0.22)])
-def test_easgd_best_rate_and_stable_steps_card(p, card_rate, card_eta_max):
+@pytest.mark.parametrize(("p", "ref_rate", "ref_eta_max"), [(1, 0.856, 0.18), (4, 0.586, 0.26), (16, 0.603, 0.22)])
+def test_easgd_best_rate_and_stable_steps_reference(p, ref_rate, ref_eta_max):
+    # reference values: our prototype's grid search (h = 1, kappa = 2, b = 1, beta = 0.9)
     grid = torch.arange(1, 1001, dtype=F64) * 1e-3
     eta, rate = optimal_step(_easgd_rate(p, 2.0), grid)
-    assert abs(rate - card_rate) <= 2e-3, (rate, card_rate)
+    assert abs(rate - ref_rate) <= 2e-3, (rate, ref_rate)
     assert 0 < eta < 1
-    # kappa = 10: the stable steps form one interval (0, eta_max) with eta_max as on the card
+    # kappa = 10: the stable steps form one interval (0, eta_max) with eta_max as in our prototype
     mask = stable_steps(_easgd_rate(p, 10.0), grid)
     m = int(mask.sum())
     assert m > 0 and bool(mask[:m].all()) and not bool(mask[m:].any())
-    assert abs(float(grid[m - 1]) - card_eta_max) <= 5e-3 + 1e-3, float(grid[m - 1])
-    # batch-16 SGD's stable range is much larger (card: 1.23)
+    assert abs(float(grid[m - 1]) - ref_eta_max) <= 5e-3 + 1e-3, float(grid[m - 1])
+    # batch-16 SGD's stable range is much larger (prototype: 1.23)
     assert abs(sgd_optimum(1.0, 10.0, 16)[2] - 1.23) <= 5e-3
 
 
@@ -567,7 +573,7 @@ def test_heavy_ball_tuned(h_min, h_max):
 
 
 # =============================================================================== 7. momentum == negative elastic force
-def test_heavy_ball_is_one_worker_easgd_on_the_card_quadratic():
+def test_heavy_ball_is_one_worker_easgd_on_a_quadratic():
     obj = AdditiveNoiseQuadratic(torch.full((10,), 2.0, dtype=F64), sigma=1.0, seed=1)
     x0 = torch.linspace(-1, 1, 10, dtype=F64)
     xs = heavy_ball_run(obj, x0, 0.05, 0.9, 300)
@@ -606,7 +612,8 @@ def test_characteristic_polynomials_match_only_for_beta_one_alpha_minus_delta():
             for u in us:
                 E, H = easgd_mean_matrix(1, u, a, 1.0, beta=bt), heavy_ball_mean_matrix(u, delta, 1.0)
                 tE, dE = float(torch.trace(E)), float(torch.linalg.det(E))
-                # the card's polynomial lambda^2 - (2 - u - alpha - beta) lambda + (1 - u - alpha - beta + u beta)
+                # the mean map's characteristic polynomial (derived from the update rules):
+                # lambda^2 - (2 - u - alpha - beta) lambda + (1 - u - alpha - beta + u beta)
                 assert math.isclose(tE, 2 - u - a - bt, rel_tol=1e-12, abs_tol=1e-14)
                 assert math.isclose(dE, 1 - u - a - bt + u * bt, rel_tol=1e-12, abs_tol=1e-14)
                 diff = max(diff, abs(tE - float(torch.trace(H))), abs(dE - float(torch.linalg.det(H))))
@@ -685,14 +692,15 @@ def test_trap_threshold_is_the_sign_change(p):
 
 
 def test_double_well_easgd_trap_and_escape():
-    """Card section 4 / part D: workers (1.001, 0.5), (-1, -0.3), center 0, eta = 0.05, 20 000 steps, noise-free."""
-    card = [0.3, 0.6, 0.7, 0.9, 1.2]
+    """Chapter 03's saddle example (derived for the course), part D: workers (1.001, 0.5), (-1, -0.3), center 0,
+    eta = 0.05, 20 000 steps, noise-free."""
+    coarse = [0.3, 0.6, 0.7, 0.9, 1.2]
     fine = (torch.arange(55, 81, dtype=F64) / 100).tolist()
-    rho = torch.tensor(card + fine, dtype=F64)
+    rho = torch.tensor(coarse + fine, dtype=F64)
     W0 = torch.tensor([[1.001, 0.5], [-1.0, -0.3]], dtype=F64)
     X, c = double_well_easgd(rho, 0.05, 20_000, W0, torch.zeros(2, dtype=F64))
     assert X.shape == (len(rho), 2, 2) and c.shape == (len(rho), 2)
-    for k, r in enumerate(card):
+    for k, r in enumerate(coarse):
         if r < 2 / 3:  # trapped: center on the saddle, workers at +-sqrt(1 - rho)
             assert float(c[k].abs().max()) < 1e-6
             a = math.sqrt(1 - r)
@@ -700,7 +708,7 @@ def test_double_well_easgd_trap_and_escape():
         else:  # consensus at the minimum (1, 0)
             assert abs(float(c[k, 0]) - 1) < 1e-6 and abs(float(c[k, 1])) < 1e-6
             torch.testing.assert_close(X[k], torch.tensor([[1.0, 0.0], [1.0, 0.0]], dtype=F64), rtol=0, atol=1e-6)
-    escaped = (c[len(card):, 0].abs() > 0.5).tolist()
+    escaped = (c[len(coarse):, 0].abs() > 0.5).tolist()
     switch = escaped.index(True)
     assert not any(escaped[:switch]) and all(escaped[switch:])  # a single switch
     assert 0.64 < fine[switch - 1] < fine[switch] <= 0.69, (fine[switch - 1], fine[switch])

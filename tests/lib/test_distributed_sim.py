@@ -1,9 +1,10 @@
-"""harmonia.distributed simulation (card 02, sections 2-4 and part C): the elastic exchange and its conservation
-laws, Jacobi vs Gauss-Seidel, the local steps, the schedulers, per-worker streams that do not depend on how
-calls are grouped (what makes the simulation and torch.distributed agree), the model objective against
-autograd, the algorithms against reference loops written here, their conservation law and limiting cases
-(EASGD/EAMSGD without communication = SGD/MSGD, DOWNPOUR p = 1 = SGD, MDOWNPOUR = torch's Nesterov SGD),
-their bookkeeping, the card's part-C claims on the 10-D quadratic, and bad arguments."""
+"""harmonia.distributed simulation (EASGD, EAMSGD and the DOWNPOUR comparators of Zhang, Choromanska & LeCun 2015;
+chapter 02, part C): the elastic exchange and its conservation laws, Jacobi vs Gauss-Seidel, the local steps, the
+schedulers, per-worker streams that do not depend on how calls are grouped (what makes the simulation and
+torch.distributed agree), the model objective against autograd, the algorithms against reference loops written here,
+their conservation law and limiting cases (EASGD/EAMSGD without communication = SGD/MSGD, DOWNPOUR p = 1 = SGD,
+MDOWNPOUR = torch's Nesterov SGD), their bookkeeping, the part-C claims on the 10-D quadratic (our prototype's
+values), and bad arguments."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ F64 = torch.float64
 
 
 def _quadratic(p: int = 4, seed: int = 0):
-    """The card's part-C problem: 10-D, h = linspace(0.1, 1, 10), sigma = 1, x0 = 5 * ones."""
+    """Chapter 02's part-C problem: 10-D, h = linspace(0.1, 1, 10), sigma = 1, x0 = 5 * ones."""
     obj = make_objective("quadratic", p, seed=seed)
     return obj, 5.0 * torch.ones(obj.n, dtype=F64)
 
@@ -311,7 +312,8 @@ def test_digits_initial_loss_and_error(digits):
 
 # ------------------------------------------------------------------------------ algorithms vs reference loops
 def _ref_async_easgd(obj, x0, p, eta, alpha, tau, momentum, order):
-    """The card's Algorithms 1-2, one tick at a time, on scalar-per-worker bookkeeping."""
+    """The paper's Algorithms 1-2 (asynchronous EASGD / EAMSGD), one tick at a time, on scalar-per-worker
+    bookkeeping."""
     X = [x0.clone() for _ in range(p)]
     V = [torch.zeros_like(x0) for _ in range(p)]
     c = x0.clone()
@@ -482,7 +484,7 @@ def test_mdownpour_and_asgd_reduce_the_loss():
     assert all(b < a for a, b in zip(asgd.history.center_loss[:50], asgd.history.center_loss[1:51]))
 
 
-# ------------------------------------------------------------------------------ card part C (10-D quadratic)
+# ------------------------------------------------------------------------------ part C (10-D quadratic)
 def _tail(history, k=500):
     return sum(history.center_loss[-k:]) / k
 
@@ -494,7 +496,7 @@ def test_part_c_easgd_is_stable_under_rare_communication_downpour_is_not():
     for tau, h in easgd.items():
         assert not h.diverged and len(h.center_loss) == rounds + 1, tau
     base = _tail(easgd[1])
-    assert abs(base / 0.037 - 1) < 0.3  # card: 0.037, accept +-30 %
+    assert abs(base / 0.037 - 1) < 0.3  # our prototype: 0.037, accept +-30 %
     for tau in (16, 64):
         assert base / 1.5 < _tail(easgd[tau]) < 1.5 * base, tau  # within x1.5 of its tau = 1 value
     for tau in (16, 64):
@@ -505,7 +507,7 @@ def test_part_c_easgd_is_stable_under_rare_communication_downpour_is_not():
 
 
 def test_part_c_eamsgd_is_faster_than_easgd():
-    # card: EAMSGD (delta 0.9, eta 0.01, tau 10) reaches center loss < 0.1 in ~220 rounds vs ~1700 for EASGD.
+    # our prototype: EAMSGD (delta 0.9, eta 0.01, tau 10) reaches center loss < 0.1 in ~220 rounds vs ~1700 for EASGD.
     # The first crossing of a noisy loss moves between ~150 and ~240 over seeds, so the bounds are wide.
     obj, x0 = _quadratic(4)
 

@@ -1,10 +1,10 @@
-"""Jacobi vs Gauss-Seidel sweeps (card 03, section 6, algorithm T4): EASGD's exchange moves give the
-synchronous map under Jacobi and the round-robin map under Gauss-Seidel (against the closed-form matrices of
-analysis.stability), the card's per-round radii, stochastic sweeps that reproduce the simulations step for step
-(round-robin and synchronous EASGD, round-robin DOWNPOUR), the exact identities DOWNPOUR(p = 1) = Gauss-Seidel
-EASGD(alpha = 1, center first) and "the Jacobi exchange at alpha = 1 swaps", the sweep mechanics (no aliasing,
-seeded random order, summed Jacobi increments, argument checks), and DOWNPOUR's pushes adding up (radius > 1
-where EASGD contracts)."""
+"""Jacobi vs Gauss-Seidel sweeps (the view of EASGD and DOWNPOUR as one family, Zhang 2016, PhD thesis; derived for
+chapter 03): EASGD's exchange moves give the synchronous map under Jacobi and the round-robin map under Gauss-Seidel
+(against the closed-form matrices of analysis.stability), our prototype's per-round radii, stochastic sweeps that
+reproduce the simulations step for step (round-robin and synchronous EASGD, round-robin DOWNPOUR), the exact
+identities DOWNPOUR(p = 1) = Gauss-Seidel EASGD(alpha = 1, center first) and "the Jacobi exchange at alpha = 1 swaps",
+the sweep mechanics (no aliasing, seeded random order, summed Jacobi increments, argument checks), and DOWNPOUR's
+pushes adding up (radius > 1 where EASGD contracts)."""
 
 from __future__ import annotations
 
@@ -81,10 +81,10 @@ def test_sweep_map_on_vector_blocks_is_a_kronecker_product():
         assert float(M[idx][:, others].abs().max()) == 0.0  # coordinates do not mix
 
 
-# ------------------------------------------------------------------------------ the card's per-round radii
+# ------------------------------------------------------------------------------ per-round radii (prototype values)
 @pytest.mark.parametrize(("p", "u", "jacobi", "gauss_seidel"), [(4, 0.1, 0.92150, 0.92205), (4, 0.5, 0.64593, 0.66764),
                                                                 (8, 0.5, 0.59291, 0.61986)])
-def test_card_per_round_radii(p, u, jacobi, gauss_seidel):
+def test_per_round_radii(p, u, jacobi, gauss_seidel):
     rj, rg = _radii(p, u)
     assert abs(rj - jacobi) < 1e-5 and abs(rg - gauss_seidel) < 1e-5
     # both slower than single-worker SGD per step (section 1): radius >= |1 - u|

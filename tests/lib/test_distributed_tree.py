@@ -1,10 +1,11 @@
-"""EASGD-Tree (card 03, section 5, algorithm T3, "Correctness checks for tests"), simulated and on
-torch.distributed sub-groups: the tree helpers (parents validation, leaves, heights, levels, edges), the per-edge
-rates and per-level periods, depth 1 = flat EASGD (Jacobi = synchronous, Gauss-Seidel = round robin, also
-EAMSGD and the digits network), a chain whose top rate is 0 keeps the root at x0, the conservation law, a
-reference loop written here, the message counts, the card's part-E claims at reduced size, bad arguments, and
-SIM == DIST on gloo (rank 0's nodes equal the simulation to 1e-12 and every node's replicas are bit-identical
-across the ranks that hold it). All gloo configurations run in ONE process group (one spawn for the file)."""
+"""EASGD-Tree (Zhang 2016, PhD thesis; the per-round schedule and the checks below are the course's design), simulated
+and on torch.distributed sub-groups: the tree helpers (parents validation, leaves, heights, levels, edges), the
+per-edge rates and per-level periods, depth 1 = flat EASGD (Jacobi = synchronous, Gauss-Seidel = round robin, also
+EAMSGD and the digits network), a chain whose top rate is 0 keeps the root at x0, the conservation law, a reference
+loop written here, the message counts, chapter 03's part-E claims at reduced size (our prototype's values), bad
+arguments, and SIM == DIST on gloo (rank 0's nodes equal the simulation to 1e-12 and every node's replicas are
+bit-identical across the ranks that hold it). All gloo configurations run in ONE process group (one spawn for the
+file)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ IRREGULAR = [-1, 0, 0, 1, 1, 1, 2]  # root 0; node 1 has leaves 3, 4, 5; node 2 
 
 
 def _quadratic(p: int, seed: int = 0):
-    """The card's part-C/E problem: 10-D, h = linspace(0.1, 1, 10), sigma = 1, x0 = 5 * ones."""
+    """The 10-D quadratic of chapter 02's part C and chapter 03's part E: h = linspace(0.1, 1, 10), sigma = 1,
+    x0 = 5 * ones."""
     obj = make_objective("quadratic", p, seed=seed)
     return obj, 5.0 * torch.ones(obj.n, dtype=F64)
 
@@ -247,7 +249,7 @@ def test_conservation_of_the_sum_of_all_nodes(order, parents, momentum):
     assert float((res.root - x0).abs().min()) > 0.1 and float(res.displacement.abs().max()) > 1.0
 
 
-# ------------------------------------------------------------------------------ reference loop (card T3)
+# ------------------------------------------------------------------------------ reference loop (the tree round)
 def _reference_tree(obj, x0, parents, eta, rounds, taus, alphas=None, beta=0.9, order="jacobi", momentum=0.0):
     """T3 written with plain loops over the edges: gradients at the pre-exchange leaves (at x + delta v with
     momentum), levels from the leaves up whenever tau_level divides the round (Jacobi: all edges of the level
@@ -335,7 +337,7 @@ def test_message_counts_and_history():
     assert not h.diverged and h.seconds > 0
 
 
-def test_card_message_comparison_for_16_workers():
+def test_message_comparison_for_16_workers():
     rounds = 50
     obj, x0 = _quadratic(16)
     flat = run_easgd_tree(obj, x0, Tree.flat(16), 0.05, rounds, taus=1)
@@ -354,7 +356,7 @@ def test_divergence_stops_the_tree_run():
     assert h.diverged and h.rounds[-1] < 500 and math.isnan(h.center_loss[-1])
 
 
-# ------------------------------------------------------------------------------ card part E (reduced size)
+# ------------------------------------------------------------------------------ part E (reduced size)
 def _tail(history, k=500):
     return sum(history.center_loss[-k:]) / k
 
@@ -364,21 +366,21 @@ def _first_below(history, level):
 
 
 def test_part_e_tree_vs_flat_easgd():
-    # card: 16 workers, 10-D quadratic, eta 0.05, 4000 rounds: tree 4x4 (taus (1, 16)) within x2 of flat
+    # our prototype: 16 workers, 10-D quadratic, eta 0.05, 4000 rounds: tree 4x4 (taus (1, 16)) within x2 of flat
     # synchronous EASGD (tau = 1) in mean root loss over the last 500 rounds, >= 10x fewer root messages, and
-    # slower to first reach root loss 0.5 (card: flat 162-176 rounds, tree 208). About 2 s for both runs here.
+    # slower to first reach root loss 0.5 (prototype: flat 162-176 rounds, tree 208). About 2 s for both runs here.
     obj, x0 = _quadratic(16)
     rounds, eta = 4000, 0.05
     flat = run_easgd(obj, x0, 16, eta, rounds, tau=1, mode="sync").history
     tree = run_easgd_tree(obj, x0, Tree.regular(4, 2), eta, rounds, taus=(1, 16)).history
     assert not flat.diverged and not tree.diverged
     assert 0.5 < _tail(tree) / _tail(flat) < 2.0
-    assert _tail(tree) < 0.02 and _tail(flat) < 0.02  # card: 0.0068-0.0083 (seed-dependent)
+    assert _tail(tree) < 0.02 and _tail(flat) < 0.02  # prototype: 0.0068-0.0083 (seed-dependent)
     assert flat.messages[-1] == 64_000 and tree.messages[-1] == 1_000
     assert flat.messages[-1] >= 10 * tree.messages[-1]
     f, t = _first_below(flat, 0.5), _first_below(tree, 0.5)
     assert f is not None and t is not None and t > f
-    assert 100 < f < 260 and 130 < t < 320  # card: 162-176 and 208, +-50 %
+    assert 100 < f < 260 and 130 < t < 320  # prototype: 162-176 and 208, +-50 %
 
 
 # ------------------------------------------------------------------------------ bad arguments

@@ -21,7 +21,8 @@ def test_xi_max_and_width_rule():
     assert M.xi_max(8) == pytest.approx(0.4353809, abs=1e-7)
     assert M.xi_max(4) == pytest.approx(1 / (1 + 2 ** 0.75), abs=1e-15)
     assert M.sigma_from_xi(0.35, 1) == pytest.approx(0.1401310, abs=1e-7)
-    assert M.sigma_from_xi(1.0, 1) == pytest.approx(0.4003741, abs=1e-7)  # the card rounds to 0.40036
+    # Q = 1: sigma / xi = (1 - 1/2) / (1 + 1/2) / sqrt(2 ln sqrt 2) = 1 / (3 sqrt(ln 2)) = 0.4003741
+    assert M.sigma_from_xi(1.0, 1) == pytest.approx(0.4003741, abs=1e-7)
     # the rule is the half-power crossing: adjacent Gaussians meet at r_psi
     for Q in (1, 2, 8, 16):
         xi = 0.3
@@ -88,7 +89,8 @@ def test_q1_peak_and_periodisation_by_averaging():
     # L1 normalisation puts the peak close to 1 (0.9996 for Q=1)
     psi = M.morlet_1d_hat(4096, 0.35, M.sigma_from_xi(0.35, 1))
     assert float(psi.max()) == pytest.approx(0.9996, abs=5e-4)
-    # direct evaluation of the card's formula for one bin
+    # direct evaluation of kymatio 0.3.0's definition (periodised Gabor minus kappa times the periodised low-pass,
+    # L1-normalised in time) for every bin
     N, xi, sigma = 64, 0.3, 0.2
     P = min(math.ceil(math.sqrt(-2 * sigma**2 * math.log(1e-7)) + 1), 5)
     gab = [sum(math.exp(-((k / N + p - xi) ** 2) / (2 * sigma**2)) for p in range(1 - P, P)) / (2 * P - 1) for k in range(N)]

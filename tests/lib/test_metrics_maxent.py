@@ -103,7 +103,7 @@ def test_kurtosis_affine_invariance_batch_and_constant():
 
 def test_foveal_feature_dimensions():
     x = _randn(32, 32, seed=4)
-    f = F.foveal_features(x, J=5, L=8)  # card §6: 16*25*(2+3+5+5+5) + 25
+    f = F.foveal_features(x, J=5, L=8)  # 2L * 25 offsets * sum_j n_k(j) + 25 = 16*25*(2+3+5+5+5) + 25
     assert f.shape == (4, 8025) and f.dtype == torch.complex128  # step 16: 2x2 grid points
     f = F.foveal_features(x[None].float(), **SMALL)
     assert f.shape == (1, 16, 801) and f.dtype == torch.complex64

@@ -77,7 +77,8 @@ def test_oracle_lr_minimises_the_expected_loss_after_one_step(h, sigma, dist, n)
 
 
 def test_oracle_lr_by_monte_carlo(seeded):
-    """Card exercise 5: the empirical one-step loss, a parabola in eta, has its minimum at the oracle rate."""
+    """The mini-batch rate of Schaul, Zhang & LeCun (2013) by Monte Carlo: the empirical one-step loss, a parabola
+    in eta, has its minimum at the oracle rate."""
     h, sigma, n = 2.0, 1.5, 8
     problem = NoisyQuadratic(_t([h]), sigma)
     theta = _t([1.0])

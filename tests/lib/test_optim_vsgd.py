@@ -1,8 +1,8 @@
-"""vSGD (Schaul, Zhang & LeCun 2013) in harmonia.optim.vsgd: the functional core checked against the card's
-equations written out by hand (moving averages, mini-batch rate, adaptive memory, blocks, slow start,
-outlier rule, finite-difference rate), the invariants of a long run, the noise-free and pure-noise limits,
-invariance to the scale of the loss and of a coordinate, and the VSGD optimizer (slow start, agreement
-with the core, state_dict round trip, finite differences on a CNN, float32, state shapes, argument
+"""vSGD (Schaul, Zhang & LeCun 2013) in harmonia.optim.vsgd: the functional core checked against the paper's equations
+written out by hand (moving averages, mini-batch rate, adaptive memory, blocks, slow start; the outlier rule and
+finite-difference rate of the follow-up, Schaul & LeCun 2013), the invariants of a long run, the noise-free and
+pure-noise limits, invariance to the scale of the loss and of a coordinate, and the VSGD optimizer (slow start,
+agreement with the core, state_dict round trip, finite differences on a CNN, float32, state shapes, argument
 validation, CUDA)."""
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def _state(gbar, vbar, hbar, tau, vhbar=None) -> VSGDState:
 
 
 def _reference_step(gbar, vbar, hbar, tau, g, g2, h, n, vhbar=None, extra=None):
-    """The card's equations, one coordinate at a time in plain Python floats (eps = 0).
+    """The paper's equations (and the follow-up's outlier rule and finite-difference rate), one coordinate at a time
+    in plain Python floats (eps = 0).
 
     ``extra[i]`` is added to tau_i before the update (the outlier rule)."""
     out = {"gbar": [], "vbar": [], "hbar": [], "tau": [], "lr": [], "vhbar": []}
@@ -320,7 +321,7 @@ def test_pure_noise_memory_grows_linearly_with_run_vsgd():
 
 
 def test_pure_noise_memory_grows_linearly_statistics_only(seeded):
-    """The card's check: parameters frozen at the optimum, g ~ N(0, 1), 200 streams."""
+    """The pure-noise limit: parameters frozen at the optimum (statistics only), g ~ N(0, 1), 200 streams."""
     gen = seeded(11)
     warm = torch.randn(10, 200, 1, generator=gen, dtype=F64)
     state = vsgd_init(warm, warm.square(), torch.ones_like(warm))

@@ -52,7 +52,8 @@ def test_abs_coefficients_lose_odd_harmonics():
 
 @pytest.mark.parametrize("rectifier", ["relu", "abs"])
 def test_phase_dft_equals_gamma_times_harmonic(gen, rectifier):
-    """Algorithm A of the card: the DFT along 1024 phases is gamma(k) [z]^k up to aliases O(A^-2)."""
+    """The rectifier as a filter along the phase (Mallat, Zhang & Rochette 2020): the DFT of rho(Re(e^{-i alpha} z))
+    along A = 1024 phases is gamma(k) [z]^k up to aliases O(A^-2)."""
     z = randz(500, gen)
     U = phase_filter(z, 1024, rectifier)
     for k in range(-8, 9):

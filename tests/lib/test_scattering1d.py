@@ -115,7 +115,7 @@ def test_compat_mode_ratios():
         k1, k2 = k[0], k[1] - k[0]
         expected = {0: 1.0, 1: 2.0**-k1, 2: 2.0 ** -(2 * k1 + k2)}[m["order"]]
         assert torch.allclose(ratio[:, c], torch.full_like(ratio[:, c], expected), rtol=1e-9)
-    # the first-order ratios of the card: 1, 1, 1, 0.5, 0.25, 0.125, 0.0625
+    # the first-order ratios (j1 = 0, 0, 0, 1, 2, 3, 4): 1, 1, 1, 0.5, 0.25, 0.125, 0.0625 = 2^-min(j1, log2 T)
     assert [round(float(r), 6) for r in ratio[0, 1:8, 0]] == [1, 1, 1, 0.5, 0.25, 0.125, 0.0625]
     # with oversampling >= J nothing is subsampled inside: both conventions agree
     c2 = Scattering1D(J, N, Q=1, compat="kymatio-0.3", oversampling=J)(x)

@@ -61,7 +61,6 @@ class Chapter:
     prerequisites: tuple[str, ...]
     objectives: tuple[str, ...]
     topics: tuple[str, ...] = ()
-    card: str = ""
     paper: Paper | None = None
     fast_seconds: float | None = None
     extra: dict = field(default_factory=dict, compare=False)
@@ -127,7 +126,7 @@ def _parse_chapter(row: dict, where: str) -> Chapter:
             arxiv=str(p["arxiv"]),
             bibkey=p["bibkey"],
         )
-    known = set(required) | {"topics", "card", "paper", "fast_seconds"}
+    known = set(required) | {"topics", "paper", "fast_seconds"}
     fast = row.get("fast_seconds")
     return Chapter(
         id=row["id"],
@@ -139,7 +138,6 @@ def _parse_chapter(row: dict, where: str) -> Chapter:
         prerequisites=tuple(row["prerequisites"]),
         objectives=tuple(row["objectives"]),
         topics=tuple(row.get("topics", ())),
-        card=row.get("card", ""),
         paper=paper,
         fast_seconds=float(fast) if fast else None,
         extra={k: v for k, v in row.items() if k not in known},

@@ -22,7 +22,8 @@ class Claim:
     claim : str
         The statement, in a few words.
     paper : str
-        The paper's number or statement, as the paper card gives it (or "theory" for a closed form).
+        The paper's number or statement, with its source (figure, table or section), or the target we
+        calibrated on our prototype (or "theory" for a closed form).
     ours : str
         What this notebook computed, formatted with few digits.
     tolerance : str

@@ -84,7 +84,8 @@ def default_k0(N: int) -> float:
     """The default peak wavenumber of the initial spectrum: :math:`k_0 = 8\\cdot1.5^{\\log_2(N/64)}`.
 
     It grows by a factor 1.5 per doubling of the grid: 8 at :math:`N=64`, 12 at :math:`N=128`
-    (the paper card's choices), 5.33 at :math:`N=32`; it stays well below the 2/3-rule cutoff
+    (the values we calibrated on our own solver for chapter 07, not the authors' settings), 5.33 at
+    :math:`N=32`; it stays well below the 2/3-rule cutoff
     :math:`N/3`.
 
     Parameters

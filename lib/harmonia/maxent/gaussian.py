@@ -114,8 +114,8 @@ def random_phase_surrogate(x: torch.Tensor, seed: int | torch.Generator | None =
 def maxent_shifts(delta: int, shifts: str = "authors") -> list[tuple[int, int]]:
     """The spatial shifts :math:`n=(n_y,n_x)` (array-axis order) of model A's auto-covariances.
 
-    ``"authors"`` (the paper's set, written :math:`n_1\\in\\{-\\Delta..\\Delta\\}` horizontally and
-    :math:`n_2\\in\\{0..\\Delta\\}` vertically in the card): :math:`n_y\\in\\{0..\\Delta\\}`,
+    ``"authors"`` (the set of Zhang & Mallat 2021, written :math:`n_1\\in\\{-\\Delta..\\Delta\\}` horizontally
+    and :math:`n_2\\in\\{0..\\Delta\\}` vertically in the authors' code): :math:`n_y\\in\\{0..\\Delta\\}`,
     :math:`n_x\\in\\{-\\Delta..\\Delta\\}`, :math:`n\\ne0` -- :math:`(\\Delta+1)(2\\Delta+1)-1` shifts (14 for
     :math:`\\Delta=2`), the set of :func:`harmonia.fourier.half_plane_shifts`. It holds both
     :math:`(0,n_x)` and :math:`(0,-n_x)`, whose cosine features are equal and sine features opposite.
@@ -277,8 +277,8 @@ def gaussian_maxent_spectrum(x: torch.Tensor, J: int, L: int, delta: int = 2, *,
       :math:`\\hat P` then collapses towards 0 there. The floor moves each constraint by at most
       :math:`\\epsilon` relative, far below ``tol``; ``floor=0`` solves the raw problem;
     - *normalisation*: with ``normalize="energy"`` each filter's rows are divided by its energy
-      :math:`E_f=\\sum_\\omega\\bar P|\\hat\\psi_f|^2` (the card's "unit energy on :math:`\\bar x`'s
-      periodogram"); ``"none"`` keeps :math:`F` as built. :math:`\\hat P` does not depend on it;
+      :math:`E_f=\\sum_\\omega\\bar P|\\hat\\psi_f|^2` (the authors' normalisation: unit energy on :math:`\\bar x`'s
+      periodogram); ``"none"`` keeps :math:`F` as built. :math:`\\hat P` does not depend on it;
     - *symmetry*: :math:`\\bar P` is symmetrised and the features averaged over :math:`\\pm\\omega`,
       which changes no constraint on an even spectrum, so :math:`\\hat P(\\omega)=\\hat P(-\\omega)`
       exactly. The sums run over one frequency per pair :math:`\\{\\omega,-\\omega\\}` (weighted), and rows
@@ -290,10 +290,10 @@ def gaussian_maxent_spectrum(x: torch.Tensor, J: int, L: int, delta: int = 2, *,
       :math:`10^{-13}\\sigma_1` of the row-normalised, weighted :math:`F`; ``info["rank"]``), where it is
       strictly convex; null directions of :math:`\\beta` do not change :math:`F^\\top\\beta`;
     - *start*: :math:`\\beta` on the :math:`2JL+1` energy rows only, 0 on the shifted ones, rescaled to the
-      minimum of :math:`g` along that ray. ``"card"``: :math:`\\beta_f=1/E_f` (1 on energy-normalised
-      features, the paper's start); ``"band"`` (default): :math:`\\beta_f=\\|\\hat\\psi_f\\|^2/E_f`, one over
-      the band average of :math:`\\bar P` (fewer damped steps). The squared filters cover every
-      frequency, so :math:`F^\\top\\beta>0`;
+      minimum of :math:`g` along that ray. ``"authors"``: :math:`\\beta_f=1/E_f` (1 on energy-normalised
+      features, the start of the authors' code); ``"band"`` (default):
+      :math:`\\beta_f=\\|\\hat\\psi_f\\|^2/E_f`, one over the band average of :math:`\\bar P` (fewer damped steps).
+      The squared filters cover every frequency, so :math:`F^\\top\\beta>0`;
     - *Newton step*: :math:`\\nabla^2g\\,d=-\\nabla g` in its square-root form, the weighted least-squares
       problem :math:`\\min_d\\|\\hat P\\,(F^\\top d)-(1-\\bar P\\,F^\\top\\beta)\\|_w`, by Householder QR (a
       truncated SVD if QR gives a poor direction): its condition number is the square root of the
@@ -328,7 +328,7 @@ def gaussian_maxent_spectrum(x: torch.Tensor, J: int, L: int, delta: int = 2, *,
     shifts : {"authors", "unique"}
         See :func:`maxent_shifts`; both give the same :math:`\\hat P`.
     normalize : {"energy", "none"}
-    start : {"band", "card"}
+    start : {"band", "authors"}
     floor : float >= 0
         Relative floor added to the periodogram.
 
@@ -363,7 +363,7 @@ def gaussian_maxent_spectrum(x: torch.Tensor, J: int, L: int, delta: int = 2, *,
     tol = float(check_positive(tol, "tol"))
     floor = float(check_positive(floor, "floor", allow_zero=True))
     check_in(normalize, "normalize", ("energy", "none"))
-    check_in(start, "start", ("band", "card"))
+    check_in(start, "start", ("band", "authors"))
     dev = torch.device("cpu") if x.device.type == "mps" else x.device
     cons = maxent_constraints(M, N, J, L, delta, shifts=shifts, dtype=_F64, device=dev)
     m, n_energy = cons["n_constraints"], cons["n_energy"]
@@ -464,7 +464,7 @@ def _initial_beta(F: torch.Tensor, w: torch.Tensor, Pb: torch.Tensor, n_energy: 
     """Start of the Newton iterations, on the energy rows only, rescaled to the minimum of :math:`g`
     along its ray (:math:`c=\\sum w/\\beta\\cdot Y`).
 
-    ``"card"``: :math:`\\beta_f=1/E_f` (1 on energy-normalised rows); ``"band"``:
+    ``"authors"``: :math:`\\beta_f=1/E_f` (1 on energy-normalised rows); ``"band"``:
     :math:`\\beta_f=\\|\\hat\\psi_f\\|^2/E_f`, one over the band average of :math:`\\bar P`, so that
     :math:`F^\\top\\beta\\approx1/\\bar P` where the squared filters tile the plane."""
     is_energy = torch.tensor([r < n_energy for r in keep], device=F.device)

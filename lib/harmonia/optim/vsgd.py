@@ -152,8 +152,9 @@ def vsgd_init(
     Notes
     -----
     ``n0 = 1`` is allowed but degenerate for single-sample draws: then :math:`\\bar v=\\bar g^2`,
-    the rate is pinned at :math:`1/h` and the memory stays near 1 (the card's pitfall; chapter 01
-    shows it).
+    the rate is pinned at :math:`1/h` and the memory stays near 1 (the update
+    :math:`\\tau\\leftarrow(1-\\bar g^2/\\bar v)\\tau+1` gives :math:`\\tau=1`), which is why Schaul, Zhang &
+    LeCun (2013) initialise from several samples ("slow start"); chapter 01 shows it.
     """
     check_tensor(g_samples, "g_samples", min_ndim=2, dtype="floating")
     check_tensor(g2_samples, "g2_samples", shape=tuple(g_samples.shape), dtype=g_samples.dtype, like=g_samples)

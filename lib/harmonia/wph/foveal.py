@@ -66,8 +66,8 @@ def _foveal(x: torch.Tensor, bank: dict, J: int, k_max: int, k_min: int, delta: 
 
 def foveal_features(x: torch.Tensor, J: int, L: int, k_max: int = 4, k_min: int = 0, delta: int = 2,
                     step: int | None = None) -> torch.Tensor:
-    """Local phase-harmonic vectors of the "foveal" evaluation covariance (card 07 §6; the authors'
-    ``compute_coeff_frame_steerablebump_klim_par.m``).
+    """Local phase-harmonic vectors of the "foveal" evaluation covariance (Zhang & Mallat 2021, the metric of their
+    turbulence tables; the authors' ``compute_coeff_frame_steerablebump_klim_par.m``).
 
     With the bump bank :func:`~harmonia.filters.bump.filter_bank_bump_2d` ``(M, N, J, L, full_circle=True)``
     (:math:`2L` orientations) and periodic FFT convolutions, each grid point :math:`u` of the coarse grid
@@ -78,8 +78,8 @@ def foveal_features(x: torch.Tensor, J: int, L: int, k_max: int = 4, k_min: int 
 
     then :math:`x\\star\\phi_J\\big(u+2^{J-1}(d_y,d_x)\\big)`, positions wrapped periodically. Our ``j``
     is the MATLAB ``j - 1``, so the bound :math:`2^{j-1}` of the paper is :math:`2^j` here. The
-    low-pass offsets' spacing :math:`2^{J-1}` is our reconstruction (the card gives "the 25 offsets"
-    without their step). The authors multiply each filter by :math:`2^j`; the diagonal normalisation of
+    low-pass offsets' spacing :math:`2^{J-1}` is our reconstruction (the low-pass term is sampled at 25 offsets;
+    we could not confirm their step). The authors multiply each filter by :math:`2^j`; the diagonal normalisation of
     :func:`spectral_rel_error` makes :math:`\\epsilon` invariant to any per-feature scale, so we omit it.
     Dimension :math:`D=2L(2\\Delta+1)^2\\sum_j n_k(j)+(2\\Delta+1)^2`: 8025 for :math:`J=5,L=8,
     k\\in[0,4],\\Delta=2`. Order: ``j``, then ``l``, ``k``, offset ``(dy, dx)`` (row-major), low-pass last.
