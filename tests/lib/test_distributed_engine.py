@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harmonia.distributed import make_objective, run_downpour, run_easgd
+from harmonia.distributed import make_objective, run_downpour, run_dp_sam, run_easgd, run_lsam
 from harmonia.distributed.launch import main, run_batch, spawn
 
 P, ETA, ROUNDS, TAU = 3, 0.05, 20, 2
@@ -21,6 +21,13 @@ ASYNC = [dict(algo=algo, mode="async", p=P, eta=ETA, rounds=ROUNDS, tau=TAU, pro
 ASYNC.append(dict(algo="easgd", mode="async", p=P, eta=ETA, rounds=ROUNDS, tau=TAU, problem="digits", momentum=0.9))
 FREE = [dict(algo="easgd", mode="async", p=P, eta=ETA, rounds=ROUNDS, tau=1, problem="quadratic", order="any", momentum=m)
         for m in (0.0, 0.9)]
+# chapter 04: data-parallel SAM by all-reduce, LSAM (SAM workers) on the parameter server, LSAM free-running
+SYNC += [dict(algo="dp_sam", mode="sync", p=P, eta=ETA, rounds=ROUNDS, tau=1, problem=prob, momentum=0.0, rho=0.1)
+         for prob in ("quadratic", "digits")]
+ASYNC += [dict(algo="lsam", mode="async", p=P, eta=ETA, rounds=ROUNDS, tau=TAU, problem=prob, momentum=0.0, rho=0.1)
+          for prob in ("quadratic", "digits")]
+FREE.append(dict(algo="lsam", mode="async", p=P, eta=ETA, rounds=ROUNDS, tau=1, problem="quadratic", order="any",
+                 momentum=0.0, rho=0.1))
 
 
 def _simulate(cfg: dict):
@@ -28,6 +35,10 @@ def _simulate(cfg: dict):
     x0 = obj.initial() if hasattr(obj, "initial") else 5.0 * torch.ones(obj.n, dtype=torch.float64)
     if cfg["algo"] == "downpour":
         return run_downpour(obj, x0, cfg["p"], cfg["eta"], cfg["rounds"], tau=cfg["tau"])
+    if cfg["algo"] == "dp_sam":
+        return run_dp_sam(obj, x0, cfg["p"], cfg["eta"], cfg["rounds"], rho=cfg["rho"], momentum=cfg["momentum"])
+    if cfg["algo"] == "lsam":
+        return run_lsam(obj, x0, cfg["p"], cfg["eta"], cfg["rounds"], rho=cfg["rho"], tau=cfg["tau"], momentum=cfg["momentum"])
     return run_easgd(obj, x0, cfg["p"], cfg["eta"], cfg["rounds"], tau=cfg["tau"], momentum=cfg["momentum"],
                      mode=cfg["mode"])
 
@@ -42,7 +53,7 @@ def async_results():
     return spawn(P + 1, run_batch, ASYNC + FREE)
 
 
-@pytest.mark.parametrize("k", range(len(SYNC)), ids=[f"{c['problem']}-delta{c['momentum']}" for c in SYNC])
+@pytest.mark.parametrize("k", range(len(SYNC)), ids=[f"{c['problem']}-{c['algo']}-delta{c['momentum']}" for c in SYNC])
 def test_sync_easgd_allreduce_equals_simulation(sync_results, k):
     sim, dist_ = _simulate(SYNC[k]), sync_results[k]
     torch.testing.assert_close(dist_["center"], sim.center, rtol=0, atol=1e-12)
@@ -58,7 +69,7 @@ def test_parameter_server_round_robin_equals_simulation(async_results, k):
     torch.testing.assert_close(dist_["workers"], sim.workers, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("k", range(len(FREE)), ids=["easgd", "eamsgd"])
+@pytest.mark.parametrize("k", range(len(FREE)), ids=["easgd", "eamsgd", "lsam"])
 def test_free_running_parameter_server_conserves_the_elastic_sum(async_results, k):
     res = async_results[len(ASYNC) + k]
     lhs = res["center"] + res["workers"].sum(dim=0)

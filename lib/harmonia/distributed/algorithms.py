@@ -36,10 +36,11 @@ import torch
 
 from harmonia.config import check_in, check_positive, check_tensor
 from harmonia.distributed.elastic import elastic_exchange, elastic_exchange_sync, local_step
+from harmonia.distributed.problems import worker_gradients
 from harmonia.distributed.schedule import Scheduler
 from harmonia.distributed.timing import EventSchedule, round_times
 
-__all__ = ["RunHistory", "RunResult", "run_easgd", "run_lsam", "run_dp_sam", "run_downpour", "run_mdownpour", "run_msgd",
+__all__ = ["RunHistory", "RunResult", "check_sam", "run_easgd", "run_lsam", "run_dp_sam", "run_downpour", "run_mdownpour", "run_msgd",
            "DIVERGENCE_THRESHOLD"]
 
 #: A center with an entry above this magnitude (or not finite) counts as diverged.
@@ -123,15 +124,8 @@ def _is_round_robin(schedule: str | Scheduler, p: int) -> bool:
     return _scheduler(schedule, p).kind == "round_robin"
 
 
-def _grad(objective, points: torch.Tensor, workers: list[int], rho: float, gamma: float,
-          global_eps: bool = False) -> torch.Tensor:
-    """Plain gradients (``rho == 0``, any objective) or SAM gradients (objectives that take ``rho``)."""
-    if rho == 0:
-        return objective.grad(points, workers)
-    return objective.grad(points, workers, rho=rho, gamma=gamma, global_eps=global_eps)
-
-
-def _check_sam(rho: float, gamma: float) -> None:
+def check_sam(rho: float, gamma: float) -> None:
+    """Validate SAM's radius and constant (both >= 0)."""
     check_positive(rho, "rho", allow_zero=True)
     check_positive(gamma, "gamma", allow_zero=True)
 
@@ -172,7 +166,7 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
         SAM radius and constant of the workers' steps (``rho=0``: plain gradient steps, the same draws).
     """
     check_in(mode, "mode", ("async", "sync"))
-    _check_sam(rho, gamma)
+    check_sam(rho, gamma)
     per_step = 2 if rho else 1
     check_positive(eta, "eta")
     tau = check_positive(tau, "tau", integer=True)
@@ -202,7 +196,7 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
 
         for t in range(rounds):
             points = X + momentum * V if momentum else X
-            G = _grad(objective, points, all_workers, rho, gamma)
+            G = worker_gradients(objective, points, all_workers, rho, gamma)
             if t % tau == 0:
                 X, center = exchange(X, center)
                 messages += p
@@ -226,7 +220,7 @@ def run_easgd(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, a
             if clock[i] % tau == 0:
                 X[i], center, _ = elastic_exchange(X[i], center, alpha)
                 messages += 1
-            g = _grad(objective, (x + momentum * V[i] if momentum else x)[None], [i], rho, gamma)[0]
+            g = worker_gradients(objective, (x + momentum * V[i] if momentum else x)[None], [i], rho, gamma)[0]
             X[i], V[i], step = local_step(X[i], V[i], g, eta, momentum)
             disp[i] += step
             clock[i] += 1
@@ -280,7 +274,7 @@ def run_dp_sam(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, 
         ``center`` is the shared model; ``workers`` its ``p`` copies.
     """
     check_positive(eta, "eta")
-    _check_sam(rho, gamma)
+    check_sam(rho, gamma)
     if not 0 <= momentum < 1:
         raise ValueError(f"momentum: expected a value in [0, 1), got {momentum}")
     X, x = _start(objective, x0, p, rounds, record_every)
@@ -299,7 +293,7 @@ def run_dp_sam(objective, x0: torch.Tensor, p: int, eta: float, rounds: int, *, 
     per_step = 2 if rho else 1
     for t in range(rounds):
         point = x + momentum * v if momentum else x
-        g = _grad(objective, point.expand(p, -1), workers, rho, gamma, global_eps).mean(dim=0)
+        g = worker_gradients(objective, point.expand(p, -1), workers, rho, gamma, global_eps).mean(dim=0)
         x, v, _ = local_step(x, v, g, eta, momentum)
         if (t + 1) % record_every == 0 or t + 1 == rounds:
             if ends is not None:

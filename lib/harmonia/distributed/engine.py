@@ -15,13 +15,17 @@ objective (same seed), so worker ``i`` reads the same stream as in the simulatio
   one message at a time (atomic). ``order="round_robin"`` serves workers in the fixed cyclic order
   1..p, which reproduces the simulation's round-robin schedule exactly; ``order="any"`` serves
   whoever arrives first (free-running). Gloo only (NCCL cannot receive from any source).
+- :func:`dist_dp_sam`: data-parallel SAM, world size ``p``: every rank takes the SAM gradient of its own
+  batch at the shared point (its own perturbation, no synchronisation of the ascent), one
+  ``all_reduce(SUM)`` of the SAM gradients, the same averaged step on every replica. :func:`dist_async`
+  with ``rho > 0`` is LSAM on the parameter server (SAM workers, asynchronous elastic center).
 - :func:`dist_tree_easgd`: EASGD-Tree on sub-groups, world size = number of leaves. Every rank holds its
   leaf and a replica of each ancestor. An edge level exchanges among the *representatives* of the children
   (a child's representative is the lowest rank below it): ``all_reduce(SUM)`` of :math:`\alpha_e(x_c-x_q)` in the
   group of :math:`q`'s children, then each representative broadcasts the new :math:`(x_c,x_q)` to the ranks below
   :math:`c`, so every replica of a node stays bit-identical.
 
-Used in: chapters 02-03.
+Used in: chapters 02-04.
 """
 
 from __future__ import annotations
@@ -30,11 +34,12 @@ import torch
 import torch.distributed as dist
 
 from harmonia.config import check_in, check_positive
-from harmonia.distributed.algorithms import RunHistory, RunResult
+from harmonia.distributed.algorithms import RunHistory, RunResult, check_sam
 from harmonia.distributed.elastic import elastic_exchange, local_step
+from harmonia.distributed.problems import worker_gradients
 from harmonia.distributed.tree import Tree, edge_rates, level_periods
 
-__all__ = ["dist_sync_easgd", "dist_async", "dist_tree_easgd", "ASYNC_ALGOS", "EXCHANGE_TAG", "FINAL_TAG"]
+__all__ = ["dist_sync_easgd", "dist_dp_sam", "dist_async", "dist_tree_easgd", "ASYNC_ALGOS", "EXCHANGE_TAG", "FINAL_TAG"]
 
 ASYNC_ALGOS = ("easgd", "downpour")
 EXCHANGE_TAG, FINAL_TAG = 1, 2
@@ -83,13 +88,36 @@ def dist_sync_easgd(objective, x0: torch.Tensor, eta: float, rounds: int, *, alp
     return RunResult(center, gathered[0], RunHistory(), gathered[1])
 
 
+def dist_dp_sam(objective, x0: torch.Tensor, eta: float, rounds: int, *, rho: float = 0.05, gamma: float = 1e-12,
+                momentum: float = 0.0) -> RunResult | None:
+    """Data-parallel SAM with one worker per rank (per-worker perturbation); the result on rank 0, None elsewhere.
+    The simulation is :func:`harmonia.distributed.run_dp_sam` (``global_eps=False``)."""
+    check_sam(rho, gamma)
+    p, i = dist.get_world_size(), dist.get_rank()
+    objective.reset()
+    x, v = x0.clone(), torch.zeros_like(x0)
+    for _ in range(rounds):
+        point = x + momentum * v if momentum else x
+        g = worker_gradients(objective, point[None], [i], rho, gamma)[0]
+        dist.all_reduce(g, op=dist.ReduceOp.SUM)
+        x, v, _ = local_step(x, v, g / p, eta, momentum)
+    gathered = _gather_workers(x, torch.zeros_like(x), 0)
+    if gathered is None:
+        return None
+    return RunResult(x, gathered[0], RunHistory())
+
+
 def dist_async(algo: str, objective, x0: torch.Tensor, eta: float, rounds: int, *, alpha: float | None = None,
-               beta: float = 0.9, tau: int = 1, momentum: float = 0.0, order: str = "round_robin") -> RunResult | None:
-    """Asynchronous EASGD/EAMSGD (``algo="easgd"``) or DOWNPOUR on a parameter server (rank 0).
+               beta: float = 0.9, tau: int = 1, momentum: float = 0.0, order: str = "round_robin",
+               rho: float = 0.0, gamma: float = 1e-12) -> RunResult | None:
+    """Asynchronous EASGD/EAMSGD (``algo="easgd"``; LSAM with ``rho > 0``) or DOWNPOUR on a parameter server (rank 0).
 
     Returns the result on rank 0 (center, workers, displacements), None on the workers.
     """
     check_in(algo, "algo", ASYNC_ALGOS)
+    check_sam(rho, gamma)
+    if rho and algo != "easgd":
+        raise ValueError(f"rho: expected 0 for algo={algo!r} (SAM workers are LSAM's: algo='easgd'), got {rho}")
     check_in(order, "order", ("round_robin", "any"))
     tau = check_positive(tau, "tau", integer=True)
     world = dist.get_world_size()
@@ -128,7 +156,7 @@ def dist_async(algo: str, objective, x0: torch.Tensor, eta: float, rounds: int, 
                 dist.recv(snap, src=0, tag=EXCHANGE_TAG)
                 x = elastic_exchange(copy, snap, alpha)[0]  # the worker's half of the same exchange
             point = copy + momentum * v if momentum else copy
-            x, v, step = local_step(x, v, objective.grad(point[None], [i])[0], eta, momentum)
+            x, v, step = local_step(x, v, worker_gradients(objective, point[None], [i], rho, gamma)[0], eta, momentum)
         else:
             if t % tau == 0:
                 dist.send(u, dst=0, tag=EXCHANGE_TAG)

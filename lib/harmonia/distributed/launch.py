@@ -5,6 +5,8 @@ With ``torchrun`` (one process per worker, plus a master for the asynchronous al
     torchrun --nproc_per_node=4 -m harmonia.distributed.launch --algo easgd --mode sync --p 4 --tau 16
     torchrun --nproc_per_node=5 -m harmonia.distributed.launch --algo easgd --mode async --p 4 --tau 16
     torchrun --nproc_per_node=16 -m harmonia.distributed.launch --algo tree --tree 4x2 --taus 1,16
+    torchrun --nproc_per_node=5 -m harmonia.distributed.launch --algo lsam --mode async --p 4 --tau 4 --rho 0.05
+    torchrun --nproc_per_node=4 -m harmonia.distributed.launch --algo dp_sam --mode sync --p 4 --rho 0.05
 
 (``--tree DEGREExDEPTH``: a regular EASGD-Tree, one process per leaf, ``--taus`` per level from the leaves up.)
 
@@ -34,7 +36,7 @@ import torch.distributed as dist
 
 from harmonia.distributed.averaging import ElasticAveraging
 from harmonia.optim.sam import SAM
-from harmonia.distributed.engine import dist_async, dist_sync_easgd, dist_tree_easgd
+from harmonia.distributed.engine import dist_async, dist_dp_sam, dist_sync_easgd, dist_tree_easgd
 from harmonia.distributed.problems import OBJECTIVES, make_objective
 from harmonia.distributed.tree import Tree
 
@@ -45,24 +47,32 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 def run_named(algo: str, mode: str, p: int, eta: float, rounds: int, tau: int = 1, momentum: float = 0.0,
               problem: str = "quadratic", seed: int = 0, dtype: str = "float64", order: str = "round_robin",
-              beta: float = 0.9, device: str = "cpu"):
+              beta: float = 0.9, device: str = "cpu", rho: float = 0.05):
     """The body every process runs (inside an initialised process group); rank 0 returns a dict of CPU tensors.
 
     ``device`` other than the CPU is for the synchronous algorithm with NCCL (one GPU per rank); the
-    parameter server of the asynchronous algorithms runs on the CPU with gloo.
+    parameter server of the asynchronous algorithms runs on the CPU with gloo. ``algo="lsam"`` (async: EASGD with
+    SAM workers) and ``algo="dp_sam"`` (sync: data-parallel SAM) use ``rho``.
     """
     if mode == "async" and torch.device(device).type != "cpu":
         raise ValueError(f"device: expected 'cpu' for mode='async' (the parameter server uses gloo), got {device!r}")
     objective, x0 = _problem(problem, p, seed, dtype, device)
     if mode == "sync":
-        if algo != "easgd":
-            raise ValueError(f"algo: expected 'easgd' for mode='sync', got {algo!r}")
-        res = dist_sync_easgd(objective, x0, eta, rounds, beta=beta, tau=tau, momentum=momentum)
+        if algo not in ("easgd", "dp_sam"):
+            raise ValueError(f"algo: expected 'easgd' or 'dp_sam' for mode='sync', got {algo!r}")
+        if algo == "dp_sam":
+            res = dist_dp_sam(objective, x0, eta, rounds, rho=rho, momentum=momentum)
+        else:
+            res = dist_sync_easgd(objective, x0, eta, rounds, beta=beta, tau=tau, momentum=momentum)
     else:
-        res = dist_async(algo, objective, x0, eta, rounds, beta=beta, tau=tau, momentum=momentum, order=order)
+        lsam = algo == "lsam"
+        res = dist_async("easgd" if lsam else algo, objective, x0, eta, rounds, beta=beta, tau=tau, momentum=momentum,
+                         order=order, rho=rho if lsam else 0.0)
     if res is None:
         return None
-    out = {"center": res.center, "workers": res.workers, "displacement": res.displacement, "x0": x0}
+    out = {"center": res.center, "workers": res.workers, "x0": x0}
+    if res.displacement is not None:
+        out["displacement"] = res.displacement
     out = {k: v.cpu() for k, v in out.items()}
     out["center_loss"] = torch.tensor(objective.loss(res.center), dtype=torch.float64)
     return out
@@ -190,7 +200,8 @@ def spawn(world_size: int, fn: Callable, *args, timeout: float = 120.0, **kwargs
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harmonia.distributed.launch", description=__doc__.split("\n")[0])
-    parser.add_argument("--algo", choices=("easgd", "downpour", "tree"), default="easgd")
+    parser.add_argument("--algo", choices=("easgd", "downpour", "lsam", "dp_sam", "tree"), default="easgd")
+    parser.add_argument("--rho", type=float, default=0.05, help="SAM radius of --algo lsam / dp_sam")
     parser.add_argument("--tree", default="2x2", help="--algo tree: DEGREExDEPTH of a regular tree")
     parser.add_argument("--taus", default="1", help="--algo tree: periods per level from the leaves up, e.g. 1,16")
     parser.add_argument("--mode", choices=("sync", "async"), default="async")
@@ -225,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     dist.init_process_group(args.backend)
     try:
         result = run_named(args.algo, args.mode, args.p, args.eta, args.rounds, args.tau, args.momentum, args.problem,
-                           args.seed, args.dtype, args.order, args.beta, device)
+                           args.seed, args.dtype, args.order, args.beta, device, args.rho)
         if dist.get_rank() == 0:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             torch.save(result, args.out)  # the library prints nothing: the file is the output

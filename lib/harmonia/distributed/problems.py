@@ -30,7 +30,7 @@ from harmonia.nn.metrics import error_rate
 from harmonia.optim.sam import sam_perturbation
 
 __all__ = ["AdditiveNoiseQuadratic", "ModelObjective", "RandomInputs", "RandomInputObjective", "spread",
-           "make_objective", "sam_gradients", "OBJECTIVES"]
+           "make_objective", "sam_gradients", "worker_gradients", "OBJECTIVES"]
 
 OBJECTIVES = ("quadratic", "digits")
 
@@ -63,6 +63,15 @@ def sam_gradients(grad_on_batch: Callable[[torch.Tensor], torch.Tensor], points:
     else:
         eps = torch.stack([sam_perturbation([gi], rho, gamma)[0] for gi in g])
     return grad_on_batch(points + eps)
+
+
+def worker_gradients(objective, points: torch.Tensor, workers: list[int], rho: float = 0.0, gamma: float = 1e-12,
+                     global_eps: bool = False) -> torch.Tensor:
+    """The next gradients of ``workers`` at ``points`` (k, n): plain (``rho == 0``, any objective) or SAM
+    gradients (objectives whose ``grad`` takes ``rho``); the one call every runner and engine makes."""
+    if rho == 0:
+        return objective.grad(points, workers)
+    return objective.grad(points, workers, rho=rho, gamma=gamma, global_eps=global_eps)
 
 
 class AdditiveNoiseQuadratic:
