@@ -18,7 +18,8 @@ def _reference(x):
     return torch.tanh(x) * 2
 
 
-ex.register(ex.Exercise(id="99.1", title="twice tanh", reference=_reference, cases=_cases, hint="use torch.tanh"))
+ex.register(ex.Exercise(id="99.1", title="twice tanh", reference=_reference, cases=_cases, level="easy",
+                        hints=("which elementwise function saturates at +-1?", "use torch.tanh, then scale")))
 
 
 def _verdict(fn, seed=0):
@@ -56,7 +57,8 @@ def test_hard_coded_answer_fails():
 def test_wrong_answers_fail_with_reason_and_hint(fn, reason):
     result = _verdict(fn)
     assert not result.passed
-    assert reason in result.message and "Hint: use torch.tanh" in result.message
+    assert reason in result.message and "Hint: which elementwise function saturates" in result.message
+    assert "use torch.tanh" not in result.message  # the nudge only; hint("99.1") gives the rest
 
 
 def test_not_a_function_fails():
@@ -118,9 +120,37 @@ def test_bad_ids_are_clear():
     with pytest.raises(ValueError, match="no exercise '00.9'.*00.1, 00.2"):
         ex.get_exercise("00.9")
     with pytest.raises(ValueError, match="expected 'NN.k'"):
-        ex.register(ex.Exercise(id="x", title="", reference=abs, cases=_cases, hint=""))
+        ex.register(ex.Exercise(id="x", title="", reference=abs, cases=_cases, level="easy", hints=("a", "b")))
 
 
 def test_chapter_exercises_are_discoverable():
     assert ex.exercise_ids("00") == ["00.1", "00.2"]
     assert ex.exercise_ids("17") == []
+
+
+def test_levels_and_hint_ladder_are_enforced():
+    good = dict(id="99.2", title="", reference=abs, cases=_cases)
+    with pytest.raises(ValueError, match=r"^exercise.level: expected one of \('easy', 'medium', 'hard', 'research'\), got 'TODO'$"):
+        ex.register(ex.Exercise(**good, level="TODO", hints=("a", "b")))
+    with pytest.raises(ValueError, match="^exercise.hints: expected a tuple of at least two non-empty strings"):
+        ex.register(ex.Exercise(**good, level="easy", hints=("the whole answer",)))
+    with pytest.raises(ValueError, match="^exercise.hints: expected a tuple of at least two non-empty strings"):
+        ex.register(ex.Exercise(**good, level="easy", hints=("nudge", " ")))
+
+
+def test_a_failed_check_prints_the_nudge_only_and_hint_climbs_the_ladder(capsys):
+    result = _verdict(lambda x: x)
+    assert "[99.1 · easy]" in result.message and "which elementwise function" in result.message
+    assert "use torch.tanh" not in result.message and 'hint("99.1")' in result.message
+    ex._HINTS_SHOWN.pop("99.1", None)
+    assert ex.hint("99.1") == "[99.1] hint 2 of 2: use torch.tanh, then scale"
+    assert ex.hint("99.1") == "[99.1] hint 2 of 2: use torch.tanh, then scale"  # the last one repeats
+    assert "hint 2 of 2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("chapter", ["00", "01", "02", "03", "04", "05", "06", "07"])
+def test_every_chapter_exercise_has_a_level_and_a_nudge_that_is_not_the_answer(chapter):
+    for exercise_id in ex.exercise_ids(chapter):
+        e = ex.get_exercise(exercise_id)
+        assert e.level in ex.LEVELS
+        assert len(e.hints[0]) < len(e.hints[-1]), f"{exercise_id}: the first hint should be a nudge, shorter than the last"

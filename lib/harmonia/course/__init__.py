@@ -1,7 +1,8 @@
 """Layer 3, the teaching layer: everything a chapter notebook calls besides the methods.
 
 - :func:`setup` -- first cell of every chapter (seeds, figures, style, banner);
-- :func:`check` -- automatic checks of exercises (``harmonia.course.exercises``);
+- :func:`check` -- automatic checks of exercises (``harmonia.course.exercises``); :func:`hint` -- the next hint;
+- :mod:`~harmonia.course.settings` -- the chapter settings (mode, device, dtype), ``session.settings``;
 - :mod:`~harmonia.course.widgets` -- widget factories with plain, testable callbacks;
 - :mod:`~harmonia.course.plots` -- ``show(fig, alt=...)``, image grids, spectra, curves;
 - :mod:`~harmonia.course.report` -- the "paper vs. this notebook" claims table;
@@ -19,12 +20,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["setup", "Session", "check", "show"]
+__all__ = ["setup", "Session", "check", "hint", "show"]
 
 _LAZY = {
     "setup": "harmonia.course.session",
     "Session": "harmonia.course.session",
     "check": "harmonia.course.exercises",
+    "hint": "harmonia.course.exercises",
     "show": "harmonia.course.plots",
 }
 

@@ -5,6 +5,11 @@ In a chapter, an exercise is a code cell whose answer sits between ``### BEGIN S
 
     f = check("00.1", f)
 
+Every exercise has a level (``easy``, ``medium``, ``hard`` or ``research``, shown in its heading and
+its verdict) and a ladder of hints: a failed check prints only the first, a nudge; ``hint("NN.k")``
+prints the next one each time it is called. Derivations and answers are never displayed above an
+exercise: the chapter shows them after the check cell.
+
 :func:`check` runs the student's function and the library's reference on *fresh random inputs*
 (so a hard-coded value cannot pass), prints a one-line verdict (with a hint on failure) and
 returns the student's function when it passes, else the reference, so the chapter still runs.
@@ -26,7 +31,11 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["Exercise", "CheckResult", "register", "get_exercise", "evaluate", "check", "compare", "exercise_ids"]
+__all__ = ["Exercise", "CheckResult", "LEVELS", "register", "get_exercise", "evaluate", "check", "hint", "compare",
+           "exercise_ids"]
+
+#: exercise levels, in order
+LEVELS = ("easy", "medium", "hard", "research")
 
 _ID = re.compile(r"(\d\d)\.(\d+)")
 _REGISTRY: dict[str, Exercise] = {}
@@ -48,8 +57,11 @@ class Exercise:
         The library's answer (the function the student writes, with the same signature).
     cases : callable
         ``cases(generator) -> list[(args, kwargs)]``: fresh random inputs drawn from the generator.
-    hint : str
-        Shown when the answer fails.
+    level : {"easy", "medium", "hard", "research"}
+        How much thought it needs (research: beyond the paper's page).
+    hints : tuple of str
+        At least two, from a nudge to the last step: a failed check prints the first, :func:`hint`
+        the next one on each call.
     rtol, atol : float
         Tolerances of the default comparison.
     compare : callable, optional
@@ -61,7 +73,8 @@ class Exercise:
     title: str
     reference: Callable[..., Any]
     cases: Callable[[torch.Generator], Sequence[Case]]
-    hint: str
+    level: str
+    hints: tuple[str, ...]
     rtol: float = 1e-5
     atol: float = 1e-7
     compare: Callable[[Any, Any, tuple, dict], str | None] | None = None
@@ -85,6 +98,11 @@ def register(exercise: Exercise) -> Exercise:
     """Add an exercise to the registry (called at import of ``harmonia.course.exercises.chNN``)."""
     if not _ID.fullmatch(exercise.id):
         raise ValueError(f"exercise.id: expected 'NN.k' (e.g. '05.2'), got {exercise.id!r}")
+    if exercise.level not in LEVELS:
+        raise ValueError(f"exercise.level: expected one of {LEVELS}, got {exercise.level!r}")
+    hints = exercise.hints
+    if not isinstance(hints, tuple) or len(hints) < 2 or not all(isinstance(h, str) and h.strip() for h in hints):
+        raise ValueError(f"exercise.hints: expected a tuple of at least two non-empty strings (a nudge first), got {hints!r}")
     _REGISTRY[exercise.id] = exercise
     return exercise
 
@@ -207,9 +225,10 @@ def evaluate(exercise_id: str, fn: object, *, seed: int | None = None) -> CheckR
         Seed of the inputs (default: fresh entropy, so the inputs change every run).
     """
     ex = get_exercise(exercise_id)
-    head = f"[{ex.id}] {ex.title}"
+    head = f"[{ex.id} · {ex.level}] {ex.title}"
+    nudge = f"Hint: {ex.hints[0]}. More: hint(\"{ex.id}\")."
     if not callable(fn):
-        return CheckResult(ex.id, False, f"{head}: FAIL, expected a function, got {_describe(fn)}. Hint: {ex.hint}.", 0)
+        return CheckResult(ex.id, False, f"{head}: FAIL, expected a function, got {_describe(fn)}. {nudge}", 0)
     gen = torch.Generator().manual_seed(secrets.randbits(62) if seed is None else int(seed))
     cases = list(ex.cases(gen))
     for k, (args, kwargs) in enumerate(cases, start=1):
@@ -228,7 +247,7 @@ def evaluate(exercise_id: str, fn: object, *, seed: int | None = None) -> CheckR
             else:
                 reason = compare(got, expected, rtol=ex.rtol, atol=ex.atol)
         if reason:
-            msg = f"{head}: FAIL on random case {k} of {len(cases)}: {reason}. Hint: {ex.hint}."
+            msg = f"{head}: FAIL on random case {k} of {len(cases)}: {reason}. {nudge}"
             return CheckResult(ex.id, False, msg, len(cases))
     return CheckResult(ex.id, True, f"{head}: PASS on {len(cases)} random cases.", len(cases))
 
@@ -261,3 +280,17 @@ def check(exercise_id: str, fn: Callable[..., Any], *, strict: bool = False, see
         raise AssertionError(result.message)
     print(result.message + " The reference solution is used from here on.")
     return get_exercise(exercise_id).reference
+
+
+_HINTS_SHOWN: dict[str, int] = {}
+
+
+def hint(exercise_id: str) -> str:
+    """Print (and return) the next hint of an exercise: the first call gives the second hint (the
+    failed check already printed the first), later calls go one step further, the last one repeats."""
+    ex = get_exercise(exercise_id)
+    k = min(_HINTS_SHOWN.get(ex.id, 0) + 1, len(ex.hints) - 1)
+    _HINTS_SHOWN[ex.id] = k
+    text = f"[{ex.id}] hint {k + 1} of {len(ex.hints)}: {ex.hints[k]}"
+    print(text)
+    return text
