@@ -97,7 +97,7 @@ def test_tree_race_and_table():
     plt.close(demo.plot_tree_race(runs))
 
 
-def test_sweep_radii_card_table():
+def test_sweep_radii_prototype_table():
     r = demo.sweep_radii(4, 0.5)
     assert abs(r["jacobi"] - 0.64593) < 1e-5 and abs(r["gauss_seidel"] - 0.66764) < 1e-5
     assert r["downpour"] > 1 > r["jacobi"] >= r["sgd"]

@@ -4,7 +4,9 @@ map, the course tour and the timing helper."""
 from __future__ import annotations
 
 import functools
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -284,6 +286,38 @@ def test_prerequisite_map_boxes_and_arrows(chapters):
         assert t.get_position()[0] == depth[t.get_text().split()[0]]
     assert len(arrows) == sum(len(ch.prerequisites) for ch in chapters)
     assert "Prerequisite map" in ax.get_title()
+
+
+def test_prerequisite_map_colours_and_labels_follow_the_manifest(chapters):
+    fig = sh.prerequisite_map(chapters)
+    (ax,) = fig.axes
+    boxes = {t.get_text().split()[0]: t for t in ax.texts if not isinstance(t, Annotation)}
+    blue = {cid for cid, t in boxes.items() if np.allclose(t.get_bbox_patch().get_facecolor()[:3], (0xCF / 255, 0xE8 / 255, 0xF7 / 255))}
+    assert blue == {ch.id for ch in chapters if ch.ready}
+    for ch in chapters:  # whole titles, wrapped, never cut
+        text = boxes[ch.id].get_text()
+        assert "…" not in text and " ".join(text.split()) == f"{ch.id} {' '.join(ch.title.split())}"
+        assert max(len(line) for line in text.splitlines()) <= sh.MAP_LABEL_WIDTH
+
+
+def test_prerequisite_alt_text_lists_exactly_the_ready_chapters(chapters):
+    alt = sh.prerequisite_alt_text(chapters)
+    ready = re.search(r"Blue boxes \(ready\): ([^;]*);", alt).group(1).split(", ")
+    planned = re.search(r"grey boxes \(planned\): ([^.]*)\.", alt).group(1).split(", ")
+    assert ready == [ch.id for ch in chapters if ch.ready]
+    assert planned == [ch.id for ch in chapters if not ch.ready]
+
+
+def test_stored_course_map_of_chapter_00_is_drawn_from_the_manifest(chapters):
+    """The map stored in chapter 00 is an image (nbval does not compare it): its alt text, stored beside it,
+    must be the one the current manifest gives, so a stale map (e.g. old ready flags) fails here."""
+    nb = json.loads((Path(__file__).resolve().parents[2] / "chapters" / "00_start_here.ipynb").read_text())
+    stored = [
+        "".join(out["data"]["text/plain"])
+        for cell in nb["cells"] if cell["cell_type"] == "code" and "prerequisite_map" in "".join(cell["source"])
+        for out in cell.get("outputs", []) if "text/plain" in out.get("data", {})
+    ]
+    assert stored == [f"<Figure: {sh.prerequisite_alt_text(chapters)}>"]
 
 
 def test_course_parts_cover_chapters_once(chapters):

@@ -2,7 +2,7 @@
 widgets' callbacks.
 
 The methods live in :mod:`harmonia.distributed` (``analysis``, ``tree``, ``sweeps``); this module runs them in
-the card's settings. Every callback is a plain function, tested headless in
+the settings of our prototype. Every callback is a plain function, tested headless in
 ``tests/course/test_demo_distributed_sgd_theory.py``.
 """
 
@@ -303,7 +303,7 @@ def _trap_start() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def saddle_sweep(rhos: np.ndarray, steps: int, eta: float = 0.05) -> dict[str, np.ndarray]:
-    """Noise-free synchronous EASGD (p = 2) from the card's start: final center distance to the saddle and the
+    """Noise-free synchronous EASGD (p = 2) from our prototype's start: final center distance to the saddle and the
     workers' final :math:`|x|`, one run per coupling."""
     W0, c0 = _trap_start()
     X, c = double_well_easgd(torch.tensor(rhos, dtype=F64), eta, steps, W0, c0)
@@ -362,7 +362,7 @@ def plot_noise_escape(esc: np.ndarray, rhos=(0.5, 0.6, 0.65), noises=(0.0, 0.05,
 # ---------------------------------------------------------------------------------------------
 def tree_race(s: Settings, etas=(0.05, 0.01), flat_taus=(1, 4, 16), leaf_taus=(1, 4), top_tau: int = 16,
               p: int = 16) -> dict[tuple, object]:
-    """16 workers on the card's 10-D quadratic from :math:`5\\cdot\\mathbf 1`: flat synchronous EASGD
+    """16 workers on chapter 02's 10-D quadratic from :math:`5\\cdot\\mathbf 1`: flat synchronous EASGD
     (:math:`\\alpha=0.9/16`) and a 4 x 4 tree (:math:`\\alpha=0.9/4` on every edge)."""
     out = {}
     x0 = 5.0 * torch.ones(10, dtype=F64, device=s.device)

@@ -18,6 +18,7 @@ Used in: chapter 00 (the widget demo, its exercises and its claims table).
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -252,10 +253,16 @@ def prerequisite_depths(chapters: Sequence[Chapter]) -> dict[str, int]:
     return depth
 
 
+#: characters per line of a chapter's label in :func:`prerequisite_map` (titles are wrapped, not cut)
+MAP_LABEL_WIDTH = 22
+
+
 def prerequisite_map(chapters: Sequence[Chapter]) -> Figure:
     """The course's prerequisite graph: one column per depth, arrows from prerequisite to chapter.
 
     Within a column, chapters are ordered by the mean row of their prerequisites (fewer crossings).
+    Boxes are blue for the chapters the manifest marks ready, grey for the planned ones; each label is
+    the chapter's id and whole title, wrapped to ``MAP_LABEL_WIDTH`` characters per line.
     """
     depth = prerequisite_depths(chapters)
     columns: dict[int, list[Chapter]] = {}
@@ -270,15 +277,16 @@ def prerequisite_map(chapters: Sequence[Chapter]) -> Figure:
         offset = (height - len(col)) / 2
         for i, ch in enumerate(col):
             row[ch.id] = offset + i
-    fig, ax = plt.subplots(figsize=(12.0, 5.2))
+    fig, ax = plt.subplots(figsize=(12.0, 6.4))
     ax.set(xlim=(-0.6, max(columns) + 0.6), ylim=(height - 0.4, -0.6))
     ax.axis("off")
     boxes = {}
     for ch in chapters:
-        label = ch.title if len(ch.title) <= 24 else ch.title[:23].rstrip() + "…"
+        # the whole title, wrapped (never cut, never split at a hyphen)
+        label = textwrap.fill(f"{ch.id} {ch.title}", width=MAP_LABEL_WIDTH, break_on_hyphens=False)
         ready = ch.ready
         boxes[ch.id] = ax.text(
-            depth[ch.id], row[ch.id], f"{ch.id} {label}", ha="center", va="center", fontsize=7.5,
+            depth[ch.id], row[ch.id], label, ha="center", va="center", fontsize=7.5, multialignment="center",
             bbox={"boxstyle": "round,pad=0.3", "fc": "#CFE8F7" if ready else "#F2F2F2",
                   "ec": "#0072B2" if ready else "0.6"},
         )
@@ -291,13 +299,18 @@ def prerequisite_map(chapters: Sequence[Chapter]) -> Figure:
 
 
 def prerequisite_alt_text(chapters: Sequence[Chapter]) -> str:
-    """Alt text of :func:`prerequisite_map`: which chapters each chapter leads to."""
+    """Alt text of :func:`prerequisite_map`: which chapters each chapter leads to, and which boxes are
+    ready (blue) or planned (grey), as the manifest says."""
     leads: dict[str, list[str]] = {ch.id: [] for ch in chapters}
     for ch in chapters:
         for p in ch.prerequisites:
             leads[p].append(ch.id)
     parts = [f"{cid} leads to {', '.join(nxt)}" for cid, nxt in leads.items() if nxt]
-    return f"Prerequisite map of the {len(chapters)} chapters, drawn left to right: " + "; ".join(parts) + "."
+    ready = [ch.id for ch in chapters if ch.ready]
+    planned = [ch.id for ch in chapters if not ch.ready]
+    status = f"Blue boxes (ready): {', '.join(ready) or 'none'}; grey boxes (planned): {', '.join(planned) or 'none'}."
+    return (f"Prerequisite map of the {len(chapters)} chapters, drawn left to right: " + "; ".join(parts) + ". "
+            + status)
 
 
 def time_matmul(n: int = 512, repeats: int = 5, devices: Sequence[str] | None = None) -> list[tuple[str, float]]:

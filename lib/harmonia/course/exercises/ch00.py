@@ -36,8 +36,12 @@ register(
         title="gradient of the quadratic",
         reference=quadratic_grad,
         cases=_grad_cases,
-        hint="for f(x) = 1/2 x^T A x - b^T x with A symmetric, the gradient is A x - b; "
-        "x may carry batch dimensions (..., n), so write it as x @ A.T - b",
+        level="easy",
+        hints=(
+            "the formula is A x - b; think of how to apply A to every row of a (..., n) tensor at once",
+            "for f(x) = 1/2 x^T A x - b^T x with A symmetric, the gradient is A x - b; "
+            "x may carry batch dimensions (..., n), so write it as x @ A.T - b",
+        ),
         rtol=1e-9,
         atol=1e-12,
     )
@@ -49,8 +53,13 @@ register(
         title="best constant step size",
         reference=optimal_step_size,
         cases=_step_cases,
-        hint="the error map is I - eta A; minimise max_i |1 - eta lambda_i| over eta: the extreme "
-        "eigenvalues (torch.linalg.eigvalsh) must be balanced, |1 - eta l_min| = |1 - eta l_max|",
+        level="medium",
+        hints=(
+            "sketch |1 - eta lambda| against eta for the smallest and the largest eigenvalue, and see which sets the max",
+            "rho(eta) = max(|1 - eta l_min|, |1 - eta l_max|): the first falls, the second rises with eta; the best eta "
+            "makes them equal, 1 - eta l_min = eta l_max - 1",
+            "eta* = 2 / (l_min + l_max): eig = torch.linalg.eigvalsh(A) (ascending), return float(2 / (eig[0] + eig[-1]))",
+        ),
         rtol=1e-9,
         atol=1e-12,
     )

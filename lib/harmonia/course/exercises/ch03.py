@@ -74,32 +74,45 @@ def _moment_cases(gen):
 
 register(Exercise(
     id="03.1", title="the mean of SGD does not depend on the batch", reference=mean_after, cases=_mean_cases,
-    hint="E g = h E x whatever the batch, so E x_{t+1} = (1 - eta h) E x_t: return (1 - eta h)**t * x0",
+    level="easy", hints=(
+        "take the expectation of x_{t+1} = x_t - eta g_t: what is E[g_t | x_t], and does b appear in it?",
+        "E[g | x] = h x whatever the batch b, so E x_{t+1} = (1 - eta h) E x_t: return (1 - eta h)**t * x0 (b is unused)",
+    ),
     rtol=1e-12, atol=1e-14,
 ))
 register(Exercise(
     id="03.2", title="the best step and rate for uniform inputs", reference=uniform_optimum, cases=_uniform_cases,
-    hint="E a^2 = 1, E a^4 = 9/5, so kappa = 0.8; r(eta) = (1 - eta)^2 + eta^2 kappa / b is smallest at "
-         "eta* = 1/(1 + kappa/b), where r* = kappa/(b + kappa); return (r*, eta*)",
+    level="easy", hints=(
+        "first the spread kappa from E a^2 and E a^4; then r(eta, b) is a parabola in eta: where is its minimum?",
+        "E a^2 = 1, E a^4 = 9/5, so kappa = 0.8; r(eta) = (1 - eta)^2 + eta^2 kappa / b is smallest at "
+         "eta* = 1/(1 + kappa/b), where r* = kappa/(b + kappa); return (r*, eta*)"),
     rtol=1e-9, atol=1e-12,
 ))
 register(Exercise(
     id="03.4", title="one worker and its center as a 2x2 map", reference=elastic_pair_matrix, cases=_pair_cases,
-    hint="x' = x - eta h x - alpha (x - c) and c' = c + beta (x - c), both from the old (x, c): rows "
-         "[1 - eta h - alpha, alpha] and [beta, 1 - beta]; return a float64 (2, 2) tensor",
+    level="medium", hints=(
+        "replace g by its mean h x in both updates: which old values does each new value read?",
+        "x' = x - eta h x - alpha (x - c) and c' = c + beta (x - c), both from the old (x, c): rows "
+         "[1 - eta h - alpha, alpha] and [beta, 1 - beta]; return a float64 (2, 2) tensor"),
     rtol=1e-12, atol=1e-14,
 ))
 register(Exercise(
     id="03.5", title="the trap threshold of the double well", reference=schur_complement, cases=_schur_cases,
-    hint="at the split state the x-part of the Hessian has worker entries f''(a) + rho = 2 - 2 rho, center p rho, "
-         "couplings -rho; eliminate the workers: p rho - p rho^2/(2 - 2 rho) = p rho (2 - 3 rho)/(2 - 2 rho)",
+    level="medium", hints=(
+        "Schur complement: center entry minus coupling^T (worker block)^-1 coupling; the worker block is diagonal",
+        "at the split state the x-part of the Hessian has worker entries f''(a) + rho = 2 - 2 rho, center p rho, "
+         "couplings -rho; eliminate the workers: p rho - p rho^2/(2 - 2 rho) = p rho (2 - 3 rho)/(2 - 2 rho)"),
     rtol=1e-12, atol=1e-14,
 ))
 register(Exercise(
     id="03.3", title="second moments of synchronous EASGD with random inputs", reference=easgd_second_moment_matrix,
     cases=_moment_cases,
-    hint="with c = 1 - eta h - alpha and c2 = c^2 + eta^2 var_a2 / b: A' = c2 A + 2 c alpha C + alpha^2 D, "
+    level="hard", hints=(
+        "expand x_i' x_i', x_i' x_j', x_i' c' and c'^2 from the updates and take expectations: which cross terms vanish?",
+        "E c_i = c := 1 - eta h - alpha, E c_i^2 = c^2 + eta^2 var_a2 / b, E c_i c_j = c^2 (i != j); the label noise n_i only "
+        "feeds A (the forcing term, left out); sum_j x_j against x_i or c brings A + (p - 1) B and p C",
+        "with c = 1 - eta h - alpha and c2 = c^2 + eta^2 var_a2 / b: A' = c2 A + 2 c alpha C + alpha^2 D, "
          "B' = c^2 B + 2 c alpha C + alpha^2 D, C' = alpha c (A + (p-1) B) + (c e + p alpha^2) C + alpha e D, "
-         "D' = p alpha^2 (A + (p-1) B) + 2 e alpha p C + e^2 D with e = 1 - p alpha",
+         "D' = p alpha^2 (A + (p-1) B) + 2 e alpha p C + e^2 D with e = 1 - p alpha"),
     rtol=1e-12, atol=1e-14,
 ))
