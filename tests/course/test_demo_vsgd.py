@@ -1,4 +1,4 @@
-"""Chapter 01 demos: small versions of parts A-D (the card's targets hold on them where the
+"""Chapter 01 demos: small versions of parts A-D (our prototype's targets hold on them where the
 statistics allow), the verdict helper, and every widget callback driven headless."""
 
 from __future__ import annotations
@@ -64,6 +64,13 @@ def test_part_c_reheats_after_the_jump():
     assert n["reheat_min"] > 10
     assert n["vsgd_avg"] * 5 < n["best_sched_avg"]
     assert res.extra["path"].shape == (SMALL.steps_c, SMALL.trials, 1)
+    # one entry per segment end (300, 600 for 700 steps), each with the best baseline of that segment
+    segments = res.extra["segments"]
+    assert [sg["end"] for sg in segments] == [300, 600] and n["segments"] == 2
+    assert n["segments_below_fixed"] == sum(sg["vSGD"] < sg["fixed"] for sg in segments)
+    assert all(sg["fixed_eta"] in (0.03, 0.1, 0.3, 0.5) and sg["inv_t_eta0"] in (0.1, 1.0, 3.0) for sg in segments)
+    # after the first jump a decaying schedule cannot follow: vSGD ends the second segment far below it
+    assert segments[1]["vSGD"] * 10 < segments[1]["inv_t"]
     plt.close(demo.plot_part_c(res))
 
 
@@ -103,6 +110,20 @@ def test_slow_start_callback(digits, n0, C):
     lines = fig.axes[0].get_lines()
     assert len(lines) == 2 and len(lines[1].get_ydata()) == 40
     plt.close(fig)
+
+
+def test_slow_start_summary_shares_the_widget_runs(digits):
+    out = demo.slow_start_summary(digits, ((1, "d/10"), (10, "d/10")), steps=40)
+    assert set(out) == {(1, "d/10"), (10, "d/10")}
+    for v in out.values():
+        assert v["max"] >= v["median_last_100"] > 0
+    # n0 = 1 (memory 1 after the slow start) forgets the over-estimate at once: the loss blows up
+    assert out[(1, "d/10")]["max"] > 100 * out[(10, "d/10")]["max"]
+    fig = demo.plot_slow_start(1, "d/10", digits, steps=40)
+    assert list(fig.axes[0].get_lines()[1].get_ydata()) == demo._slow_start_losses(digits, 1, "d/10", 40)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="C"):
+        demo.slow_start_summary(digits, ((10, "3"),), steps=40)
 
 
 def test_widgets_drive_headless():

@@ -1,7 +1,8 @@
 """Chapter 01 (vSGD): the experiments of parts A-D, their figures and the widgets' callbacks.
 
-The method lives in :mod:`harmonia.optim`; this module only runs it in the card's settings and
-draws the results. Every callback is a plain function, tested headless in
+The method lives in :mod:`harmonia.optim` (the chapter writes vSGD-l out once as a loop and checks
+it against :func:`harmonia.optim.run_vsgd`); this module only runs it in the settings of our prototype
+and draws the results. Every callback is a plain function, tested headless in
 ``tests/course/test_demo_vsgd.py``.
 """
 
@@ -37,7 +38,7 @@ __all__ = [
     "part_a", "part_b", "part_c", "part_d", "PartResult",
     "plot_part_a", "plot_part_b", "plot_part_c", "plot_part_d",
     "plot_nqm_explorer", "plot_jump_explorer", "plot_slow_start", "train_digits", "VARIANT_LABELS",
-    "part_d_verdicts", "SLOW_START_C", "device_check",
+    "part_d_verdicts", "SLOW_START_C", "slow_start_summary", "device_check",
 ]
 
 F64 = torch.float64
@@ -240,11 +241,22 @@ def part_c(s: Settings, seed: int = 0, every: int | None = None) -> PartResult:
     lr_med = runs["vSGD"].lr[:, :, 0].median(dim=1).values
     jumps = list(range(every, T, every))
     ratios = [float(lr_med[j + 30:j + 100].max() / lr_med[j - 5:j].mean()) for j in jumps if j + 100 <= T]
+    # end of every segment (its last 30 steps): vSGD against the best fixed rate and the best 1/t schedule there
+    segments = []
+    for j in range(every, T + 1, every):
+        seg_end = lambda r: float(r.excess[j - 30:j].mean())  # noqa: E731
+        f_best = min(fixed, key=lambda k: seg_end(fixed[k]))
+        s_best = min(sched, key=lambda k: seg_end(sched[k]))
+        segments.append({"end": j, "vSGD": seg_end(runs["vSGD"]), "fixed_eta": f_best, "fixed": seg_end(fixed[f_best]),
+                         "inv_t_eta0": s_best, "inv_t": seg_end(sched[s_best])})
     numbers = {"vsgd_avg": avg(runs["vSGD"]), "best_sched_avg": avg(sched[best_sched]), "best_fixed_avg": avg(fixed[best_avg]),
                "best_fixed_avg_eta": best_avg, "vsgd_end": end(runs["vSGD"]), "best_fixed_end": end(fixed[best_end]),
                "best_fixed_end_eta": best_end, "reheat_min": min(ratios) if ratios else math.nan,
-               "reheat_max": max(ratios) if ratios else math.nan}
-    return PartResult(runs, numbers, {"path": path, "every": every})
+               "reheat_max": max(ratios) if ratios else math.nan,
+               "segments": len(segments),
+               "segments_below_fixed": sum(sg["vSGD"] < sg["fixed"] for sg in segments),
+               "segments_below_inv_t": sum(sg["vSGD"] < sg["inv_t"] for sg in segments)}
+    return PartResult(runs, numbers, {"path": path, "every": every, "segments": segments})
 
 
 def plot_part_c(res: PartResult) -> plt.Figure:
@@ -313,7 +325,7 @@ def part_d(s: Settings, data: Digits | None = None, seed: int = 0) -> dict[str, 
 
 
 def part_d_verdicts(runs: dict[str, FitHistory]) -> dict[str, float | bool]:
-    """The card's targets for vSGD-l against the SGD grid (train NLL <= grid median and within x10 of the
+    """Our prototype's targets for vSGD-l against the SGD grid (train NLL <= grid median and within x10 of the
     best grid point; test error within +3 points of the best grid point)."""
     sgd = {k: h for k, h in runs.items() if k.startswith("SGD")}
     nlls = sorted(h.train_loss[-1] for h in sgd.values())
@@ -416,6 +428,20 @@ def _slow_start_losses(data: Digits, n0: int, C: float | str, steps: int) -> lis
         # losses of exactly 0 (float32 saturation of a blown-up model) are drawn at the axis floor
         _SLOW_START_CACHE[key] = (data, [max(v, 1e-3) for v in h.batch_loss[n0:n0 + steps]])
     return _SLOW_START_CACHE[key][1]
+
+
+def slow_start_summary(data: Digits, settings: tuple[tuple[int, str], ...] = ((1, "d/10"), (10, "1"), (10, "d/10")),
+                       steps: int = 300) -> dict[tuple[int, str], dict[str, float]]:
+    """For each slow start ``(n0, C)`` (``C`` a label of :data:`SLOW_START_C`), the largest mini-batch loss
+    over the first ``steps`` updates of vSGD-l on digits softmax regression and the median over the last
+    100 of them (the runs are shared with :func:`plot_slow_start`)."""
+    labels = dict(SLOW_START_C)
+    out = {}
+    for n0, C in settings:
+        check_in(C, "C", tuple(labels))
+        losses = torch.tensor(_slow_start_losses(data, int(n0), C, steps), dtype=F64)
+        out[(int(n0), C)] = {"max": float(losses.max()), "median_last_100": float(losses[-100:].median())}
+    return out
 
 
 def plot_slow_start(n0: int = 10, C: float | str = "d/10", data: Digits | None = None, steps: int = 300) -> plt.Figure:

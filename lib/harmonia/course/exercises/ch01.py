@@ -56,6 +56,26 @@ def softmax_bbprop(W: torch.Tensor, b: torch.Tensor, X: torch.Tensor, y: torch.T
     return hW, hb
 
 
+def fixed_rate_excess(t: torch.Tensor, h: float, sigma2: float, eta: float, e0: float) -> torch.Tensor:
+    """Reference of 01.6: expected excess loss :math:`\\frac h2 e_t` after ``t`` steps of SGD with the fixed
+    rate ``eta`` (``0 < eta h < 2``) on the 1-D noisy quadratic, from :math:`e_0=(\\theta_0-\\theta^\\star)^2`.
+
+    .. math:: e_\\infty=\\frac{\\eta h\\sigma^2}{2-\\eta h},\\qquad e_t=e_\\infty+(1-\\eta h)^{2t}(e_0-e_\\infty).
+    """
+    floor = eta * h * sigma2 / (2 - eta * h)
+    return 0.5 * h * (floor + (1 - eta * h) ** (2 * t) * (e0 - floor))
+
+
+def _floor_cases(gen):
+    cases = []
+    for _ in range(4):
+        h, s2, e0 = (float(0.1 + 5 * torch.rand(1, generator=gen, dtype=F64)) for _ in range(3))
+        eta = float(0.01 + 1.8 * torch.rand(1, generator=gen, dtype=F64)) / h
+        cases.append(((torch.arange(0, 60, dtype=F64), h, s2, eta, e0), {}))
+    cases.append(((torch.tensor([0.0, 1.0, 3000.0], dtype=F64), 1.0, 1.0, 0.003, 25.0), {}))
+    return cases
+
+
 def _eta_cases(gen):
     r = lambda *s: torch.rand(*s, generator=gen, dtype=F64)  # noqa: E731
     return [((0.1 + 10 * r(20), 5 * r(20), 10 * r(20)), {}), ((torch.tensor(2.0, dtype=F64), torch.tensor(1.0, dtype=F64),
@@ -110,32 +130,60 @@ def _bbprop_cases(gen):
 
 register(Exercise(
     id="01.1", title="greedy optimal learning rate on the NQM", reference=eta_star, cases=_eta_cases,
-    hint="expected loss after the step: h/2 [(1 - eta h)^2 e + eta^2 h^2 sigma2 + sigma2]; set its derivative in "
-         "eta to zero: eta = e / (h (e + sigma2))",
+    level="easy",
+    hints=("Write the expected loss after the step as a function of eta: what shape is it?",
+           "theta_{t+1} - theta* = (1 - eta h)(theta_t - theta*) + eta h (c - theta*), two independent terms: "
+           "square them and take expectations",
+           "expected loss after the step: h/2 [(1 - eta h)^2 e + eta^2 h^2 sigma2 + sigma2]; set its derivative in "
+           "eta to zero: eta = e / (h (e + sigma2))"),
     rtol=1e-12, atol=1e-14,
 ))
 register(Exercise(
     id="01.2", title="the greedy schedule is 1/t", reference=greedy_schedule, cases=_schedule_cases,
-    hint="with the greedy rate, 1/e_{t+1} = 1/e_t + 1/sigma2, so e_t = sigma2 / (t + sigma2/e0) and "
-         "eta_t = 1 / (h (t + 1 + sigma2/e0)); return a tensor shaped like t",
+    level="medium",
+    hints=("Put the greedy rate into the recursion of e_t and look at 1/e_{t+1} - 1/e_t.",
+           "with the greedy rate e_{t+1} = e_t sigma2 / (e_t + sigma2), so 1/e_{t+1} = 1/e_t + 1/sigma2: "
+           "1/e_t grows by 1/sigma2 per step",
+           "with the greedy rate, 1/e_{t+1} = 1/e_t + 1/sigma2, so e_t = sigma2 / (t + sigma2/e0) and "
+           "eta_t = 1 / (h (t + 1 + sigma2/e0)); return a tensor shaped like t"),
     rtol=1e-12, atol=1e-14,
 ))
 register(Exercise(
     id="01.3", title="one vSGD update (moving averages, rate, memory)", reference=vsgd_update, cases=_update_cases,
-    hint="w = 1/tau; gbar += w (g - gbar), same for vbar with g2 and hbar with h; r = n gbar^2 / (vbar + (n-1) gbar^2); "
-         "lr = r / hbar; tau = (1 - r) tau + 1 (use the NEW averages)",
+    level="medium",
+    hints=("For the memory, write the new tau as a(r) tau + b(r): what must a and b be at r = 0 and at r = 1?",
+           "a(r) = 1 - r and b(r) = 1; r = n gbar^2 / (vbar + (n-1) gbar^2) and lr = r / hbar, all from the NEW "
+           "averages",
+           "w = 1/tau; gbar += w (g - gbar), same for vbar with g2 and hbar with h; r = n gbar^2 / (vbar + (n-1) gbar^2); "
+           "lr = r / hbar; tau = (1 - r) tau + 1 (use the NEW averages)"),
     rtol=1e-12, atol=1e-14,
 ))
 register(Exercise(
     id="01.4", title="adaptive memory on a stream", reference=adaptive_memory, cases=_stream_cases,
-    hint="initialise gbar = mean(x_init), vbar = C mean(x_init^2), tau = tau0 (default len(x_init)); for each x_t: "
-         "w = 1/tau, gbar += w (x_t - gbar), vbar += w (x_t^2 - vbar), tau = (1 - gbar^2/vbar) tau + 1; "
-         "record tau and gbar after each sample",
+    level="easy",
+    hints=("This is the update of 01.3 with curvature 1 and n = 1, run over the stream. Where do the averages start?",
+           "initialise gbar = mean(x_init), vbar = C mean(x_init^2), tau = tau0 (default len(x_init)); for each x_t: "
+           "w = 1/tau, gbar += w (x_t - gbar), vbar += w (x_t^2 - vbar), tau = (1 - gbar^2/vbar) tau + 1; "
+           "record tau and gbar after each sample"),
     rtol=1e-10, atol=1e-12,
 ))
 register(Exercise(
     id="01.5", title="bbprop for softmax regression", reference=softmax_bbprop, cases=_bbprop_cases,
-    hint="p = softmax(X W^T + b); the output curvature is p (1 - p); hW[k, j] = mean_i p_ik (1 - p_ik) X_ij^2, "
-         "hb[k] = mean_i p_ik (1 - p_ik)",
+    level="medium",
+    hints=("Differentiate the cross-entropy -log p_y twice with respect to one logit a_k, then use a_k = W_k . x + b_k.",
+           "the output curvature is d2l/da_k^2 = p_k (1 - p_k) (the label drops out); a weight W_kj multiplies x_j, "
+           "so its curvature is x_j^2 p_k (1 - p_k)",
+           "p = softmax(X W^T + b); the output curvature is p (1 - p); hW[k, j] = mean_i p_ik (1 - p_ik) X_ij^2, "
+           "hb[k] = mean_i p_ik (1 - p_ik)"),
     rtol=1e-10, atol=1e-12,
+))
+register(Exercise(
+    id="01.6", title="the noise floor of a fixed rate", reference=fixed_rate_excess, cases=_floor_cases,
+    level="hard",
+    hints=("The recursion of e_t is affine in e_t for a fixed rate: what is its fixed point?",
+           "the fixed point of e <- (1 - eta h)^2 e + eta^2 h^2 sigma2 is e_inf = eta h sigma2 / (2 - eta h); "
+           "e_t - e_inf shrinks by the factor (1 - eta h)^2 per step",
+           "e_inf = eta h sigma2 / (2 - eta h), e_t = e_inf + (1 - eta h)^(2 t) (e0 - e_inf); return the excess loss "
+           "h/2 e_t, a tensor shaped like t"),
+    rtol=1e-10, atol=1e-14,
 ))
