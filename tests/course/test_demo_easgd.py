@@ -59,15 +59,39 @@ def test_digits_runs_and_verdicts():
     # one message per worker and communication step: p * ceil(rounds / tau)
     assert res[("EASGD", 1)][eta].history.messages[-1] == 4 * 30
     assert res[("EASGD", 4)][eta].history.messages[-1] == 4 * 8
+    rows = demo.digits_table(res)
+    assert len(rows) == len(res) and all(r[2] in (demo.DIGITS_METHODS.get(r[0]) or demo.DIGITS_METHODS["EAMSGD"]) for r in rows)
+    assert {(r[0], r[1]): r[4] for r in rows}[("EASGD", 4)] == 4 * 8
     v = demo.digits_verdicts(res, SMALL)
     assert len(v) == 3 and all(isinstance(x, bool) for x in v.values())
     plt.close(demo.plot_digits(res))
 
 
-@pytest.mark.parametrize("method", ["EASGD", "ADMM"])
-def test_stability_explorer_callback(method):
-    fig = demo.plot_stability_explorer(0.1 if method == "ADMM" else 0.5, 0.3, 2, method, rounds=200)
-    assert method in fig.axes[0].get_title()
+def test_stability_explorer_callback():
+    fig = demo.plot_stability_explorer(eta_h=0.5, alpha=0.3, p=2, rounds=200)
+    assert "EASGD" in fig.axes[0].get_title()
+    plt.close(fig)
+
+
+def test_admm_explorer_shows_the_divergent_example():
+    """The ADMM widget's default point (eta, rho) = (1e-3, 2.5) is unstable for p = 3, its slider reaches 1e-4,
+    and the trajectory it draws ends far above its start."""
+    fig = demo.plot_admm_explorer(eta=1e-3, rho=2.5, p=3)
+    assert "1.000974" in fig.axes[1].get_title()
+    y = fig.axes[1].get_lines()[0].get_ydata()
+    assert y[-1] > 100 * 1000.0
+    plt.close(fig)
+    assert demo.ETA_LOG_GRID_ADMM[0] == pytest.approx(1e-4)
+    fig = demo.plot_admm_explorer(eta=1e-4, rho=0.5, p=3, rounds=100)
+    assert "ADMM" in fig.axes[0].get_title()
+    plt.close(fig)
+
+
+def test_trajectory_figure_gives_each_scheme_and_p_its_own_colour():
+    tr = {p: demo.trajectories(p, rounds=50) for p in (3, 8)}
+    fig = demo.plot_trajectories(tr)
+    colours = [line.get_color() for line in fig.axes[0].get_lines()]
+    assert len(colours) == 4 and len(set(colours)) == 4
     plt.close(fig)
 
 

@@ -1,6 +1,6 @@
 """Chapter 02 (EASGD): the experiments of parts A-E, their figures and the widgets' callbacks.
 
-The methods live in :mod:`harmonia.distributed`; this module runs them in the card's settings.
+The methods live in :mod:`harmonia.distributed`; this module runs them in the settings of our prototype.
 Every callback is a plain function, tested headless in ``tests/course/test_demo_easgd.py``.
 """
 
@@ -33,7 +33,7 @@ from harmonia.distributed.analysis import (
 __all__ = [
     "Settings", "settings", "rr_radius_grid", "admm_radius_grid", "plot_stability_maps", "trajectories",
     "plot_trajectories", "variance_experiment", "plot_variance", "race", "plot_race", "digits_runs",
-    "plot_digits", "digits_verdicts", "torchrun_experiment", "plot_stability_explorer", "plot_race_explorer",
+    "plot_digits", "digits_verdicts", "torchrun_experiment", "plot_stability_explorer", "plot_admm_explorer", "plot_race_explorer", "admm_state", "digits_table",
     "ETA_GRID_ADMM", "RHO_GRID_ADMM", "device_check",
 ]
 
@@ -72,7 +72,7 @@ def rr_radius_grid(p: int = 1, n: int = 60) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def admm_radius_grid(p: int) -> np.ndarray:
-    """Spectral radius of round-robin ADMM on the card's 25 x 25 grid (rows: rho, columns: eta)."""
+    """Spectral radius of round-robin ADMM on our prototype's 25 x 25 grid (rows: rho, columns: eta)."""
     return np.array([[spectral_radius(admm_rr_map(p, eta, rho)) for eta in ETA_GRID_ADMM] for rho in RHO_GRID_ADMM])
 
 
@@ -98,9 +98,7 @@ def trajectories(p: int, eta: float = 1e-3, rho: float = 2.5, rounds: int = 20_0
     """:math:`|\\tilde x|` per round for ADMM and EASGD (:math:`\\alpha=\\eta\\rho`) started at ``x0`` (no noise)."""
     F = admm_rr_map(p, eta, rho)
     M = easgd_rr_map(p, eta, eta * rho)
-    s_admm = torch.zeros(2 * p + 1, dtype=F64)
-    s_admm[1::2] = x0
-    s_admm[-1] = x0
+    s_admm = admm_state(p, x0)
     s_easgd = torch.full((p + 1,), x0, dtype=F64)
     out = {"ADMM": np.empty(rounds), "EASGD": np.empty(rounds)}
     for t in range(rounds):
@@ -112,9 +110,10 @@ def trajectories(p: int, eta: float = 1e-3, rho: float = 2.5, rounds: int = 20_0
 def plot_trajectories(runs: dict[int, dict[str, np.ndarray]]) -> plt.Figure:
     """:math:`|\\tilde x_t|` of ADMM and EASGD for each p (log scale)."""
     fig, ax = plt.subplots(figsize=(8, 4))
-    for (p, tr), ls in zip(runs.items(), ("-", "--")):
+    palette = {"ADMM": ("C0", "C2"), "EASGD": ("C3", "C1")}  # one colour per (scheme, p)
+    for k, ((p, tr), ls) in enumerate(zip(runs.items(), ("-", "--"))):
         for name, y in tr.items():
-            ax.plot(np.arange(1, len(y) + 1), y, ls=ls, color=COLORS[name], label=f"{name}, p = {p}")
+            ax.plot(np.arange(1, len(y) + 1), y, ls=ls, color=palette[name][k % 2], label=f"{name}, p = {p}")
     ax.set(xscale="log", yscale="log", xlabel="round", ylabel="|center|",
            title="Round robin from x = 1000, η = 1e-3, ρ = 2.5 (α = ηρ)")
     ax.legend(fontsize=8)
@@ -164,7 +163,9 @@ def plot_variance(var: dict, eta: float = 0.1, beta: float = 0.9) -> plt.Figure:
     ax2.plot(ps, pv, "o-", color="C3", label=f"p · Var, EASGD (β = p α = {beta})")
     ax2.axhline(easgd_large_p_var(beta, eta), color="C3", ls="--", label="large-p limit")
     ax2.axhline(minibatch_sgd_var(1, eta), color="0.4", ls=":", label="p · Var, mini-batch SGD (batch p)")
-    ax2.set(xscale="log", xlabel="workers p", ylabel="p · Var[center]", title="The center also averages in time")
+    ratio = easgd_large_p_var(beta, eta) / minibatch_sgd_var(1, eta)
+    ax2.set(xscale="log", xlabel="workers p", ylabel="p · Var[center]",
+            title=f"β = {beta}: large-p limit {100 * (1 - ratio):.0f} % below mini-batch SGD")
     ax2.legend(fontsize=8)
     return fig
 
@@ -176,7 +177,7 @@ RACE = ((1, 0.05), (16, 0.05), (64, 0.05))
 
 
 def race(s: Settings, p: int = 4, settings_: tuple = RACE) -> dict[tuple[str, int, float], RunResult]:
-    """EASGD and DOWNPOUR, round robin, on the card's 10-D noisy quadratic from :math:`x_0=5\\cdot\\mathbf 1`."""
+    """EASGD and DOWNPOUR, round robin, on the 10-D noisy quadratic of our prototype from :math:`x_0=5\\cdot\\mathbf 1`."""
     out = {}
     for tau, eta in settings_:
         for name in ("EASGD", "DOWNPOUR"):
@@ -257,7 +258,7 @@ def best(runs: dict[float, RunResult]) -> tuple[float, RunResult]:
 
 
 def digits_verdicts(results: dict, s: Settings) -> dict[str, bool]:
-    """The card's soft targets, for the largest tau against tau = 1."""
+    """Our prototype's soft targets, for the largest tau against tau = 1."""
     T = max(s.taus)
     err = {key: best(runs)[1].history.center_error[-1] for key, runs in results.items()}
     div = {key: best(runs)[1].history.diverged for key, runs in results.items()}
@@ -266,6 +267,17 @@ def digits_verdicts(results: dict, s: Settings) -> dict[str, bool]:
         f"EAMSGD at tau={T} within +2 points of tau=1": err[("EAMSGD", T)] <= err[("EAMSGD", 1)] + 0.02,
         f"DOWNPOUR at tau={T} worse than at tau=1 (or diverged)": div[("DOWNPOUR", T)] or err[("DOWNPOUR", T)] > err[("DOWNPOUR", 1)],
     }
+
+
+def digits_table(results: dict) -> list[tuple[str, int, float, float, int]]:
+    """One row per (method, tau): the chosen learning rate, its final center test error (a fraction; NaN when
+    every rate diverged) and the messages it exchanged with the center."""
+    rows = []
+    for (name, tau), runs in results.items():
+        eta, res = best(runs)
+        err = float("nan") if res.history.diverged else float(res.history.center_error[-1])
+        rows.append((name, tau, eta, err, int(res.history.messages[-1])))
+    return rows
 
 
 def plot_digits(results: dict) -> plt.Figure:
@@ -309,40 +321,73 @@ def torchrun_experiment(p: int = 4, tau: int = 16, eta: float = 0.05, rounds: in
 # Widgets
 # ---------------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=32)
-def _explorer_grid(p: int, method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The explorer's 30 x 30 radius map, computed once per (p, scheme) and reused by every slider move."""
+def _explorer_grid(p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The EASGD explorer's 30 x 30 radius map, computed once per p and reused by every slider move."""
     us, alphas = np.linspace(0.02, 2.2, 30), np.linspace(0.02, 1.2, 30)
-    if method == "EASGD":
-        R = np.array([[spectral_radius(easgd_rr_map(p, u, a)) for u in us] for a in alphas])
-    else:
-        R = np.array([[spectral_radius(admm_rr_map(p, u, a / u)) for u in us] for a in alphas])
+    R = np.array([[spectral_radius(easgd_rr_map(p, u, a)) for u in us] for a in alphas])
     return us, alphas, R
 
 
-def plot_stability_explorer(eta_h: float = 0.5, alpha: float = 0.3, p: int = 3, method: str = "EASGD",
-                            rounds: int = 3000) -> plt.Figure:
-    """Widget 1: spectral radius map of the chosen round-robin scheme (p workers) with the current point,
-    and the trajectory :math:`|\\tilde x_t|` from 1000. For ADMM, :math:`\\rho=\\alpha/\\eta`."""
+def _center_trajectory(M: torch.Tensor, s: torch.Tensor, rounds: int) -> np.ndarray:
+    """:math:`|\\tilde x_t|` (the last entry of the state) for ``rounds`` applications of ``M``, capped at 1e30."""
+    A, v = M.numpy(), s.numpy().copy()
+    out = np.empty(rounds)
+    for t in range(rounds):
+        v = A @ v
+        out[t] = min(abs(v[-1]), 1e30)
+    return np.maximum(out, 1e-30)
+
+
+def plot_stability_explorer(eta_h: float = 0.5, alpha: float = 0.3, p: int = 3, rounds: int = 3000) -> plt.Figure:
+    """Widget 1a: spectral radius map of round-robin EASGD (p workers) over (eta h, alpha) with the current
+    point, and the trajectory :math:`|\\tilde x_t|` from 1000."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    us, alphas, R = _explorer_grid(p, method)
-    if method == "EASGD":
-        M, s = easgd_rr_map(p, eta_h, alpha), torch.full((p + 1,), 1000.0, dtype=F64)
-    else:
-        M = admm_rr_map(p, eta_h, alpha / eta_h)
-        s = torch.zeros(2 * p + 1, dtype=F64)
-        s[1::2] = 1000.0
-        s[-1] = 1000.0
+    us, alphas, R = _explorer_grid(p)
+    M = easgd_rr_map(p, eta_h, alpha)
     im = ax1.pcolormesh(us, alphas, np.minimum(R, 1.5), cmap="viridis", shading="auto", vmin=0, vmax=1.5)
     ax1.contour(us, alphas, R, levels=[1.0], colors="w")
     ax1.plot([eta_h], [alpha], "r*", ms=14)
-    ax1.set(xlabel="η h", ylabel="α (= ηρ)", title=f"{method} round robin, p = {p}: spectral radius")
+    ax1.set(xlabel="η h (dimensionless)", ylabel="α (dimensionless)", title=f"EASGD round robin, p = {p}: spectral radius")
     fig.colorbar(im, ax=ax1, shrink=0.8)
-    traj = []
-    for _ in range(rounds):
-        s = M @ s
-        traj.append(min(abs(float(s[-1])), 1e30))
-    ax2.plot(np.arange(1, rounds + 1), np.maximum(traj, 1e-30), color=COLORS[method])
-    ax2.set(yscale="log", xlabel="round", ylabel="|center|", title=f"radius {spectral_radius(M):.4f}")
+    traj = _center_trajectory(M, torch.full((p + 1,), 1000.0, dtype=F64), rounds)
+    ax2.plot(np.arange(1, rounds + 1), traj, color=COLORS["EASGD"])
+    ax2.set(yscale="log", xlabel="round", ylabel="|center|", title=f"EASGD from 1000: radius {spectral_radius(M):.4f}")
+    return fig
+
+
+ETA_LOG_GRID_ADMM = np.logspace(-4, -2, 25)
+
+
+@functools.lru_cache(maxsize=16)
+def _admm_explorer_grid(p: int) -> np.ndarray:
+    """Radius of round-robin ADMM over log-spaced eta in [1e-4, 1e-2] (columns) and rho in [0.1, 10] (rows)."""
+    return np.array([[spectral_radius(admm_rr_map(p, eta, rho)) for eta in ETA_LOG_GRID_ADMM] for rho in RHO_GRID_ADMM])
+
+
+def admm_state(p: int, x0: float = 1000.0) -> torch.Tensor:
+    """ADMM's starting state :math:`(\\lambda^1,x^1,\\dots,\\lambda^p,x^p,\\tilde x)`: multipliers 0, variables ``x0``."""
+    s = torch.zeros(2 * p + 1, dtype=F64)
+    s[1::2] = x0
+    s[-1] = x0
+    return s
+
+
+def plot_admm_explorer(eta: float = 1e-3, rho: float = 2.5, p: int = 3, rounds: int = 20_000) -> plt.Figure:
+    """Widget 1b: round-robin ADMM's radius minus one over (eta, rho) with the current point (h = 1), and
+    :math:`|\\tilde x_t|` from 1000 over ``rounds`` rounds (long enough to see the slow growth)."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    A = _admm_explorer_grid(p)
+    im = ax1.pcolormesh(ETA_LOG_GRID_ADMM, RHO_GRID_ADMM, A - 1, cmap="RdBu_r", vmin=-3e-3, vmax=3e-3, shading="auto")
+    if (A > 1).any() and (A < 1).any():
+        ax1.contour(ETA_LOG_GRID_ADMM, RHO_GRID_ADMM, A, levels=[1.0], colors="k", linewidths=1)
+    ax1.plot([eta], [rho], "k*", ms=14)
+    ax1.set(xscale="log", xlabel="η (h = 1)", ylabel="ρ", title=f"ADMM round robin, p = {p}: radius − 1 (red: unstable)")
+    fig.colorbar(im, ax=ax1, shrink=0.8)
+    M = admm_rr_map(p, eta, rho)
+    traj = _center_trajectory(M, admm_state(p), rounds)
+    ax2.plot(np.arange(1, rounds + 1), traj, color=COLORS["ADMM"])
+    ax2.set(xscale="log", yscale="log", xlabel="round", ylabel="|center|",
+            title=f"ADMM from 1000: radius {spectral_radius(M):.6f}")
     return fig
 
 
