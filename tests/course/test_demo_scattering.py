@@ -114,9 +114,9 @@ def test_modulation_spectrum_sums_over_the_first_wavelet():
         demo.modulation_spectrum(S, meta[:-1])
 
 
-def test_littlewood_paley_range_matches_the_card_and_alt_text_reports_it():
+def test_littlewood_paley_range_matches_kymatio_and_alt_text_reports_it():
     lo, hi = demo.lp_range(8, 1)
-    assert abs(lo - 0.60) < 0.01 and abs(hi - 1.24) < 0.01  # card: about 0.60-1.24 for J=8, Q=1
+    assert abs(lo - 0.60) < 0.01 and abs(hi - 1.24) < 0.01  # kymatio 0.3: about 0.60-1.24 for J=8, Q=1
     assert "between 0.60 and 1.24" in demo.filter_bank_alt_text(8, 1) and "9 first-order" in demo.filter_bank_alt_text(8, 1)
 
 
@@ -141,3 +141,67 @@ def test_filter_2d_widget_headless_follows_L():
     assert "theta=2" in w.result.axes[0].get_title().replace("\\theta", "theta")
     w.children[2].value = 2  # L = 2: orientation index 2 wraps to 0
     assert "theta=0" in w.result.axes[0].get_title().replace("\\theta", "theta")
+
+
+def test_disk_images_are_binary_periodic_and_seeded():
+    x = demo.disk_images(3, size=16, n_disks=2, radius=2.0, seed=0)
+    assert x.shape == (3, 16, 16) and x.dtype == F64
+    assert set(x.unique().tolist()) <= {0.0, 1.0} and float(x.sum()) > 0
+    assert torch.equal(x, demo.disk_images(3, size=16, n_disks=2, radius=2.0, seed=0))
+    one = demo.disk_images(1, size=16, n_disks=1, radius=2.5, seed=1)[0]
+    area = float(one.sum())
+    assert 12 <= area <= 29  # about pi r^2 = 19.6 pixels, wherever the disk lies on the torus
+
+
+def test_matched_spectrum_keeps_the_fourier_modulus_and_changes_the_image():
+    x = demo.disk_images(2, size=16, seed=2)
+    y = demo.matched_spectrum(x, seed=3)
+    assert y.dtype == F64 and y.shape == x.shape
+    assert torch.allclose(torch.fft.fft2(y).abs(), torch.fft.fft2(x).abs(), atol=1e-10)
+    assert float((y - x).norm()) > 0.5 * float(x.norm())
+
+
+def test_modulated_gratings_envelopes():
+    am = demo.modulated_gratings(2, "am", size=32, noise=0.0, seed=0)
+    fm = demo.modulated_gratings(2, "fm", size=32, noise=0.0, seed=0)
+    assert am.shape == fm.shape == (2, 32, 32)
+    assert float(fm.abs().max()) <= 1.0 + 1e-12 and float(am.abs().max()) > 1.2  # only AM exceeds 1 (1 + m = 1.5)
+    with pytest.raises(ValueError, match="^kind: "):
+        demo.modulated_gratings(2, "pm")
+
+
+def test_texture_pair_is_standardised_and_labelled():
+    for kind in ("disks", "gratings"):
+        x, y = demo.texture_pair(kind, 3, seed=0, size=16)
+        assert x.shape == (6, 16, 16) and x.dtype == torch.float32 and y.tolist() == [0] * 3 + [1] * 3
+        assert torch.allclose(x.mean(dim=(-2, -1)), torch.zeros(6), atol=1e-5)
+        assert torch.allclose(x.std(dim=(-2, -1)), torch.ones(6), atol=1e-4)
+    with pytest.raises(ValueError, match="^kind: "):
+        demo.texture_pair("stripes", 3)
+
+
+def test_radial_power_spectrum_of_a_plane_wave_peaks_in_its_ring():
+    g = torch.arange(32, dtype=F64)
+    wave = torch.cos(2 * math.pi * 8 / 32 * g)[None, :].expand(32, 32)  # |f| = 0.25 cycles per pixel
+    spec = demo.radial_power_spectrum(wave[None], n_bins=8)
+    assert spec.shape == (1, 8)
+    # the ring edges are linspace(0, max |f| = 0.707, 9): |f| = 0.25 falls in ring 2
+    assert int(spec.argmax()) == 2
+    scaled = demo.radial_power_spectrum(wave[None] * 3)
+    assert float(scaled[0, 2] - spec[0, 2]) == pytest.approx(math.log(9))  # log power: a gain of 3 adds log 9
+
+
+def test_plot_reconstruction():
+    x0, x1 = torch.randn(64, dtype=F64), torch.randn(64, dtype=F64)
+    s0, s1 = torch.rand(5, 4, dtype=F64), torch.rand(5, 4, dtype=F64)
+    fig = demo.plot_reconstruction(x0, x1, s0, s1, [1.0, 0.1, 0.01])
+    assert isinstance(fig, Figure) and len(fig.axes) == 3 and fig.axes[2].get_yscale() == "log"
+
+
+def test_settings_sizes_by_mode():
+    from harmonia.course.settings import ChapterSettings
+
+    fast = demo.settings(ChapterSettings(mode="fast", device=torch.device("cpu")))
+    full = demo.settings(ChapterSettings(mode="full", device=torch.device("cpu")))
+    assert (fast.am_fm_per_class, fast.pair_per_class, fast.inversion_steps) == (50, 30, 60)
+    assert (full.am_fm_per_class, full.pair_per_class, full.inversion_steps) == (200, 100, 300)

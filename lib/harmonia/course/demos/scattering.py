@@ -43,6 +43,13 @@ __all__ = [
     "modulation_spectrum",
     "texture_dataset",
     "classify",
+    "disk_images",
+    "matched_spectrum",
+    "modulated_gratings",
+    "standardise",
+    "texture_pair",
+    "radial_power_spectrum",
+    "plot_reconstruction",
     "molecule",
     "random_rotation",
     "plot_filter_bank_1d",
@@ -58,17 +65,22 @@ F64 = torch.float64
 
 @dataclass(frozen=True)
 class Settings(ChapterSettings):
-    """Mode, device and the sizes of the chapter's classification experiments (fast mode by default):
-    AM/FM signals per class in each split and texture crops per class in each split."""
+    """Mode, device and the sizes of the chapter's experiments (fast mode by default): AM/FM signals
+    per class in each split, texture crops per class in each split, images per class in each split of
+    the texture pairs, and L-BFGS iterations of the inversion."""
 
-    am_fm_per_class: int = 20
+    am_fm_per_class: int = 50
     texture_crops: int = 40
+    pair_per_class: int = 30
+    inversion_steps: int = 60
 
 
 def settings(base: ChapterSettings | None = None) -> Settings:
     """``base`` (default: :func:`harmonia.course.settings.current`) with the sizes of its mode: fast
-    mode as above; full mode: 100 signals and 200 crops per class."""
-    return extend(Settings, base, {"am_fm_per_class": 100, "texture_crops": 200})
+    mode as above; full mode: 200 signals, 200 crops and 100 pair images per class, 300 inversion
+    iterations."""
+    return extend(Settings, base, {"am_fm_per_class": 200, "texture_crops": 200, "pair_per_class": 100,
+                                   "inversion_steps": 300})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,6 +289,124 @@ def texture_dataset(textures: dict[str, torch.Tensor], n_per_class: int, size: i
         xs.append(crops / crops.std(dim=(-2, -1), keepdim=True).clamp_min(1e-6))
         ys.append(torch.full((n_per_class,), label, dtype=torch.long))
     return torch.cat(xs).to(device), torch.cat(ys).to(device)
+
+
+def standardise(x: torch.Tensor) -> torch.Tensor:
+    """Each image (last two dims) shifted and scaled to zero mean and unit variance."""
+    check_tensor(x, "x", min_ndim=2, dtype="real")
+    x = x - x.mean(dim=(-2, -1), keepdim=True)
+    return x / x.std(dim=(-2, -1), keepdim=True).clamp_min(1e-12)
+
+
+def disk_images(n: int, size: int = 32, n_disks: int = 6, radius: float = 3.0,
+                seed: int | torch.Generator | None = 0) -> torch.Tensor:
+    """``n`` binary images of ``n_disks`` disks of radius ``radius`` at uniform random centres on the
+    periodic ``size x size`` grid (overlaps merge), float64, shape (n, size, size)."""
+    n = check_positive(n, "n", integer=True)
+    gen = make_generator(seed)
+    g = torch.arange(size, dtype=F64)
+    centres = size * torch.rand(n, n_disks, 2, generator=gen, dtype=F64)
+
+    def wrap(d: torch.Tensor) -> torch.Tensor:
+        return d - size * torch.round(d / size)
+
+    dy = wrap(g[None, None, :, None] - centres[..., 0, None, None])
+    dx = wrap(g[None, None, None, :] - centres[..., 1, None, None])
+    return ((dy.square() + dx.square()) < radius**2).to(F64).amax(dim=1)
+
+
+def matched_spectrum(images: torch.Tensor, seed: int | torch.Generator | None = 0) -> torch.Tensor:
+    """Random-phase images with the same Fourier modulus as ``images``: :math:`\\mathrm{Re}\\,
+    \\mathcal F^{-1}(\\hat x\\,\\hat w/|\\hat w|)` for white noise :math:`w` (the phases of :math:`\\hat w`
+    are Hermitian-symmetric, so the result is real and :math:`|\\hat y|=|\\hat x|` exactly): a
+    (nearly) Gaussian field with each image's power spectrum."""
+    check_tensor(images, "images", min_ndim=2, dtype="real")
+    gen = make_generator(seed)
+    w_hat = torch.fft.fft2(torch.randn(images.shape, generator=gen, dtype=F64))
+    return torch.fft.ifft2(torch.fft.fft2(images.to(F64)) * w_hat / w_hat.abs().clamp_min(1e-300)).real
+
+
+def modulated_gratings(n: int, kind: str, size: int = 32, xi: float = 1.2, period: float = 16.0, m: float = 0.5,
+                       noise: float = 0.1, seed: int | torch.Generator | None = 0) -> torch.Tensor:
+    """The 2D version of the AM/FM pair: a plane wave of frequency ``xi`` (radians per pixel) along a
+    random direction :math:`\\theta`, modulated along that direction with period ``period`` pixels,
+    :math:`u=y\\cos\\theta+x\\sin\\theta`, :math:`\\omega_m=2\\pi/\\text{period}`,
+    ``"am"``: :math:`(1+m\\cos(\\omega_mu+\\varphi_1))\\cos(\\xi u+\\varphi_2)`,
+    ``"fm"``: :math:`\\cos(\\xi u+m\\sin(\\omega_mu+\\varphi_1)+\\varphi_2)`, plus white noise of
+    standard deviation ``noise``; float64, shape (n, size, size)."""
+    n = check_positive(n, "n", integer=True)
+    if kind not in ("am", "fm"):
+        raise ValueError(f"kind: expected 'am' or 'fm', got {kind!r}")
+    gen = make_generator(seed)
+    g = torch.arange(size, dtype=F64)
+    theta, p1, p2 = (math.pi * k * torch.rand(n, 1, 1, generator=gen, dtype=F64) for k in (1, 2, 2))
+    u = g[:, None] * torch.cos(theta) + g[None, :] * torch.sin(theta)
+    wm = 2 * math.pi / period
+    if kind == "am":
+        x = (1 + m * torch.cos(wm * u + p1)) * torch.cos(xi * u + p2)
+    else:
+        x = torch.cos(xi * u + m * torch.sin(wm * u + p1) + p2)
+    return x + noise * torch.randn(x.shape, generator=gen, dtype=F64)
+
+
+def texture_pair(kind: str, n_per_class: int, seed: int = 0, size: int = 32,
+                 device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Two texture classes with the same power spectrum, standardised, float32 on ``device``.
+
+    ``"disks"``: random disks (label 0) vs a Gaussian field with the power spectrum of other disk
+    images (label 1); ``"gratings"``: amplitude- (0) vs frequency-modulated (1) gratings.
+
+    Returns
+    -------
+    x : (2 n, size, size) float32; y : (2 n,) int64
+    """
+    n = check_positive(n_per_class, "n_per_class", integer=True)
+    gen = make_generator(seed)
+    if kind == "disks":
+        a = disk_images(n, size, seed=gen)
+        b = matched_spectrum(disk_images(n, size, seed=gen), seed=gen)
+    elif kind == "gratings":
+        a, b = modulated_gratings(n, "am", size, seed=gen), modulated_gratings(n, "fm", size, seed=gen)
+    else:
+        raise ValueError(f"kind: expected 'disks' or 'gratings', got {kind!r}")
+    x = standardise(torch.cat([a, b])).to(torch.float32)
+    y = torch.cat([torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=torch.long)])
+    return x.to(device), y.to(device)
+
+
+def radial_power_spectrum(x: torch.Tensor, n_bins: int = 8) -> torch.Tensor:
+    """Log of the power spectrum :math:`|\\hat x(\\omega)|^2` of each image averaged over ``n_bins``
+    rings of :math:`|\\omega|` (the isotropic power spectrum), shape (..., n_bins), float64."""
+    check_tensor(x, "x", min_ndim=2, dtype="real")
+    power = torch.fft.fft2(x.to(F64)).abs().square()
+    fy = torch.fft.fftfreq(x.shape[-2], dtype=F64, device=x.device)
+    fx = torch.fft.fftfreq(x.shape[-1], dtype=F64, device=x.device)
+    radius = (fy[:, None].square() + fx[None, :].square()).sqrt()
+    edges = torch.linspace(0.0, float(radius.max()) + 1e-9, n_bins + 1, dtype=F64)
+    rings = [(radius >= lo) & (radius < hi) for lo, hi in zip(edges[:-1], edges[1:])]
+    return torch.stack([torch.log(power[..., r].mean(dim=-1) + 1e-12) for r in rings], dim=-1)
+
+
+def plot_reconstruction(x0: torch.Tensor, x_rec: torch.Tensor, s0: torch.Tensor, s_rec: torch.Tensor,
+                        history: list[float]) -> Figure:
+    """Inversion from scattering coefficients: the two waveforms, their time-averaged coefficients
+    channel by channel, and the loss per iteration."""
+    from harmonia.course.plots import to_host
+
+    x0, x_rec, s0, s_rec = (to_host(v) for v in (x0, x_rec, s0, s_rec))
+    fig, (ax0, ax1, ax2) = plt.subplots(1, 3, figsize=(11.0, 3.4))
+    ax0.plot(x0.numpy(), lw=0.9, label="original $x_0$")
+    ax0.plot(x_rec.numpy(), lw=0.9, alpha=0.8, label="recovered $x$")
+    ax0.set(xlabel="time $t$ (samples)", ylabel="amplitude", title="Two waveforms")
+    ax0.legend(loc="lower left", fontsize=8)
+    c = np.arange(s0.shape[-2])
+    ax1.semilogy(c, s0.mean(-1).abs().numpy() + 1e-8, "o", ms=4, label="$Sx_0$")
+    ax1.semilogy(c, s_rec.mean(-1).abs().numpy() + 1e-8, "x", ms=5, label="$Sx$")
+    ax1.set(xlabel="scattering channel", ylabel="time-averaged coefficient", title="... with the same scattering")
+    ax1.legend(fontsize=8)
+    ax2.semilogy(np.arange(1, len(history) + 1), history)
+    ax2.set(xlabel="L-BFGS iteration", ylabel="$\\|Sx-Sx_0\\|^2/\\|Sx_0\\|^2$", title="Loss")
+    return fig
 
 
 def molecule(positions: torch.Tensor, charges: torch.Tensor, size: int = 32, sigma: float = 1.5,
