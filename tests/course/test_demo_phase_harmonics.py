@@ -99,7 +99,7 @@ def test_correlation_map_widget():
         demo.correlation_map("chirp")
 
 
-@pytest.mark.parametrize("k,j,signal", [(2, 3, "Dirac"), (0, 1, "white noise"), (5, 0, "up-jump")])
+@pytest.mark.parametrize("k,j,signal", [(2, 3, "Dirac"), (0, 1, "white noise"), (5, 0, "up-jump"), (4, 3, "chirp")])
 def test_transposition_widget(k, j, signal):
     plt.close(demo.plot_transposition(k, j, signal))
 
@@ -116,9 +116,35 @@ def test_transposition_moves_the_peak():
         peak = float(freqs[torch.fft.fft(demo.phase_harmonic(z, k)).abs().argmax()])
         assert abs(peak - k * bank["xi"][j]) < 2.0 / N
     with pytest.raises(ValueError, match="signal"):
-        demo.plot_transposition(2, 1, "chirp")
+        demo.plot_transposition(2, 1, "sawtooth")
     with pytest.raises(ValueError, match="j"):
         demo.plot_transposition(2, 9)
+
+
+def test_spectral_widths_equal_for_a_dirac_and_growing_for_a_chirp():
+    """The band of [z]^k widens only where the envelope's phase varies: a Dirac seen through a Morlet wavelet
+    (real Gaussian envelope) keeps one width for every k; a chirp's width grows like k (section 3's figure)."""
+    dirac_w = demo.spectral_widths("Dirac", ks=(1, 2, 4))
+    chirp_w = demo.spectral_widths("chirp", ks=(0, 1, 2, 4))
+    for k in (1, 2, 4):
+        assert dirac_w[k][0] == pytest.approx(k * 0.04375, abs=2e-3)  # centre k xi_j
+        assert chirp_w[k][0] == pytest.approx(k * 0.04375, rel=0.05)
+    assert max(w for _, w in dirac_w.values()) / min(w for _, w in dirac_w.values()) < 1.15
+    assert chirp_w[2][1] / chirp_w[1][1] == pytest.approx(2, rel=0.1)
+    assert chirp_w[4][1] / chirp_w[1][1] == pytest.approx(4, rel=0.1)
+    assert chirp_w[0][1] < chirp_w[1][1] / 3  # k = 0: the envelope |z|, narrow
+    with pytest.raises(ValueError, match="signal"):
+        demo.spectral_widths("sawtooth")
+    fig = demo.plot_transposition_widths()
+    assert len(fig.axes) == 2 and all(ax.get_xlabel() for ax in fig.axes)
+    plt.close(fig)
+
+
+def test_chirp_sweeps_its_band():
+    x = demo.chirp(512, f0=0.02, f1=0.07)
+    spec = torch.fft.rfft(x).abs()
+    band = torch.fft.rfftfreq(512, dtype=torch.float64)[spec > 0.1 * spec.max()]
+    assert x.dtype == torch.float64 and 0.015 < float(band.min()) and float(band.max()) < 0.075
 
 
 def test_compare_seeds_pairs_runs_by_seed():

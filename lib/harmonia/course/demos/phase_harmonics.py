@@ -415,18 +415,71 @@ def format_angle(value: float) -> str:
     return f"{round(v, 2) + 0.0:+.2f}"
 
 
+def chirp(N: int = 512, f0: float = 0.02, f1: float = 0.07) -> torch.Tensor:
+    r"""A linear chirp :math:`w(u)\cos(2\pi(f_0u+(f_1-f_0)u^2/(2N)))` whose frequency sweeps from ``f0`` to
+    ``f1`` cycles per sample, under a :math:`\sin^2` window :math:`w` (so it wraps around smoothly), float64."""
+    u = torch.arange(N, dtype=F64)
+    window = torch.sin(math.pi * (u + 0.5) / N) ** 2
+    return window * torch.cos(2 * math.pi * (f0 * u + (f1 - f0) * u**2 / (2 * N)))
+
+
+TRANSPOSITION_SIGNALS = {
+    "Dirac": lambda N: dirac(N),
+    "up-jump": lambda N: up_jump(N),
+    "chirp": lambda N: chirp(N),
+    "white noise": lambda N: torch.randn(N, generator=make_generator(0), dtype=F64),
+}
+
+
+def spectral_widths(signal: str = "Dirac", ks: tuple[int, ...] = (0, 1, 2, 4), N: int = 512, J: int = 6,
+                    j: int = 3) -> dict[int, tuple[float, float]]:
+    r"""Centre and RMS width (cycles per sample) of the power spectrum of :math:`[x\star\psi_j]^k` for each
+    ``k`` (Morlet bank of chapter 05): centre :math:`c=\sum_f f\,P(f)/\sum_f P(f)`, width
+    :math:`\sqrt{\sum_f(f-c)^2P(f)/\sum_f P(f)}` over :math:`f\in[-1/2,1/2)`."""
+    if signal not in TRANSPOSITION_SIGNALS:
+        raise ValueError(f"signal: expected one of {tuple(TRANSPOSITION_SIGNALS)}, got {signal!r}")
+    z = torch.fft.ifft(torch.fft.fft(TRANSPOSITION_SIGNALS[signal](N)) * morlet_bank_1d(N, J)["psi"][j])
+    f = torch.fft.fftfreq(N, dtype=F64)
+    out = {}
+    for k in ks:
+        P = torch.fft.fft(phase_harmonic(z, k)).abs() ** 2
+        c = float((f * P).sum() / P.sum())
+        out[k] = (c, float((((f - c) ** 2) * P).sum().div(P.sum()).sqrt()))
+    return out
+
+
+def plot_transposition_widths(signals: tuple[str, ...] = ("Dirac", "chirp"), ks: tuple[int, ...] = (0, 1, 2, 4),
+                              N: int = 512, J: int = 6, j: int = 3) -> plt.Figure:
+    r"""One panel per signal: the normalised spectra of :math:`[x\star\psi_j]^k` for each ``k``, with
+    their RMS widths in the legend."""
+    bank = morlet_bank_1d(N, J)
+    f = torch.fft.fftshift(torch.fft.fftfreq(N, dtype=F64)).numpy()
+    fig, axes = plt.subplots(1, len(signals), figsize=(4.6 * len(signals), 3.3), sharey=True,
+                             layout="constrained")
+    for ax, name in zip(np.atleast_1d(axes), signals):
+        z = torch.fft.ifft(torch.fft.fft(TRANSPOSITION_SIGNALS[name](N)) * bank["psi"][j])
+        widths = spectral_widths(name, ks, N, J, j)
+        for k in ks:
+            spec = torch.fft.fftshift(torch.fft.fft(phase_harmonic(z, k)).abs())
+            ax.plot(f, (spec / spec.max()).numpy(), label=f"k={k}: width {widths[k][1]:.4f}")
+        ax.set(xlabel="frequency (cycles per sample)", title=f"{name}: spectra of $[x\\star\\psi_j]^k$",
+               xlim=(-0.05, 0.25))
+        ax.legend(fontsize=7)
+    np.atleast_1d(axes)[0].set_ylabel("normalised |spectrum|")
+    fig.suptitle(f"frequency transposition at scale j={j} ($\\xi_j$ = {bank['xi'][j]:.3f} cycles/sample)", fontsize=10)
+    return fig
+
+
 def plot_transposition(k: int = 2, j: int = 3, signal: str = "Dirac", N: int = 512, J: int = 6) -> plt.Figure:
     """Widget figure (frequency transposition): the spectra of :math:`x\\star\\psi_j` and of
-    :math:`[x\\star\\psi_j]^k` for a Dirac, an up-jump or white noise, with the centres :math:`\\xi_j` and
+    :math:`[x\\star\\psi_j]^k` for a Dirac, an up-jump, a chirp or white noise, with the centres :math:`\\xi_j` and
     :math:`k\\xi_j` marked (Morlet bank, :math:`\\xi_0=0.35`, ``N`` samples)."""
-    signals = {"Dirac": lambda: dirac(N), "up-jump": lambda: up_jump(N),
-               "white noise": lambda: torch.randn(N, generator=make_generator(0), dtype=F64)}
-    if signal not in signals:
-        raise ValueError(f"signal: expected one of {tuple(signals)}, got {signal!r}")
+    if signal not in TRANSPOSITION_SIGNALS:
+        raise ValueError(f"signal: expected one of {tuple(TRANSPOSITION_SIGNALS)}, got {signal!r}")
     if not 0 <= j < J:
         raise ValueError(f"j: expected a scale in [0, {J - 1}], got {j!r}")
     bank = morlet_bank_1d(N, J)
-    z = torch.fft.ifft(torch.fft.fft(signals[signal]()) * bank["psi"][j])
+    z = torch.fft.ifft(torch.fft.fft(TRANSPOSITION_SIGNALS[signal](N)) * bank["psi"][j])
     f = torch.fft.fftshift(torch.fft.fftfreq(N, dtype=F64)).numpy()
     fig, ax = plt.subplots(figsize=(7.5, 3))
     for data, label in ((z, r"$x\star\psi_j$"), (phase_harmonic(z, k), rf"$[x\star\psi_j]^{{{k}}}$")):

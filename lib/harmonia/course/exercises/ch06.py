@@ -46,11 +46,18 @@ def _harmonic_cases(gen: torch.Generator):
 
 def _gamma_cases(gen: torch.Generator):
     k = torch.randperm(12, generator=gen)[:6]
-    return [((k.clone(), "relu"), {}), ((k.clone(), "abs"), {}), ((torch.arange(0, 9), "relu"), {})]
+    slope = float(torch.empty(()).uniform_(-0.9, 0.9, generator=gen))
+    return [((k.clone(), 0.0), {}), ((k.clone(), -1.0), {}), ((torch.arange(0, 9), slope), {}),
+            ((k.clone(), 0.1), {})]
 
 
-def _gamma_reference(k, rectifier):
-    return rectifier_fourier_coeff(k, rectifier)
+def _gamma_reference(k, slope):
+    """Reference of 06.2: the leaky ReLU :math:`\\rho_s(a)=\\max(a,0)+s\\min(a,0)=\\rho(a)-s\\rho(-a)`, and
+    :math:`\\rho(-\\cos\\alpha)=\\rho(\\cos(\\alpha+\\pi))` shifts the window by :math:`\\pi`, which multiplies
+    :math:`\\hat\\gamma(k)` by :math:`(-1)^k`: :math:`\\hat\\gamma_s(k)=(1-s(-1)^k)\\,\\hat\\gamma(k)`."""
+    k = torch.as_tensor(k)
+    sign = 1.0 - 2.0 * (k.abs() % 2).to(torch.float64)
+    return (1 - slope * sign) * rectifier_fourier_coeff(k, "relu")
 
 
 def _ratio_cases(gen: torch.Generator):
@@ -85,29 +92,49 @@ def _sign_cases(gen: torch.Generator):
 
 register(Exercise(
     id="06.1", title="phase harmonics without atan2", reference=phase_harmonic, cases=_harmonic_cases,
-    hint="for k >= 1, [z]^k = z^k / |z|^(k-1); for k = 0 it is |z| (as a complex tensor); where z = 0 return 0 "
+    level="easy", hints=(
+        "z^k has modulus |z|^k and phase k arg z: what must you divide by to bring the modulus back to |z|?",
+        "k = 0 is the special case |z|; what should happen where z = 0?",
+        "for k >= 1, [z]^k = z^k / |z|^(k-1); for k = 0 it is |z| (as a complex tensor); where z = 0 return 0 "
          "(use torch.where so no 0/0 appears)",
+    ),
     rtol=1e-10, atol=1e-12,
 ))
 register(Exercise(
-    id="06.2", title="Fourier coefficients of rho(cos alpha)", reference=_gamma_reference, cases=_gamma_cases,
-    hint="sample alpha on a fine grid of [0, 2 pi), compute rho(cos alpha) (relu or abs) and average "
-         "rho(cos alpha) * cos(k alpha) over the grid; return a float64 tensor shaped like k",
+    id="06.2", title="Fourier coefficients of a leaky ReLU along the phase", reference=_gamma_reference, cases=_gamma_cases,
+    level="easy", hints=(
+        "gamma(k) is an integral over one period: would a Riemann sum on a fine regular grid of alpha do?",
+        "rho_s(a) = max(a, 0) + slope * min(a, 0); the window rho_s(cos alpha) is real and even, so only "
+        "cos(k alpha) survives",
+        "sample alpha on a fine grid of [0, 2 pi), compute w = relu(cos alpha) + slope * min(cos alpha, 0) and "
+        "average w * cos(k alpha) over the grid; return a float64 tensor shaped like k (the closed form is "
+        "(1 - slope (-1)^k) times the ReLU's gamma(k), since rho_s(a) = rho(a) - slope rho(-a))",
+    ),
     rtol=0, atol=1e-6,
 ))
 register(Exercise(
     id="06.3", title="the bi-Lipschitz ratio by hand", reference=phase_filter_distance_ratio, cases=_ratio_cases,
-    hint="alpha_a = 2 pi a / n_alpha; U(z) = relu(Re(exp(-i alpha) z)) on a new last axis; return "
+    level="medium", hints=(
+        "broadcast: put the n_alpha phases on a new last axis of z1 and z2",
+        "alpha_a = 2 pi a / n_alpha; U(z) = relu(Re(exp(-i alpha) z)) on a new last axis; return "
          "mean_a (U(z1) - U(z2))^2 / |z1 - z2|^2, a real tensor shaped like z1",
+    ),
     rtol=1e-9, atol=1e-12,
 ))
 register(Exercise(
     id="06.4", title="predict the phase of C(j,1,j+dj,2^dj)", reference=alignment_phase, cases=_phase_cases,
-    hint="a Dirac of amplitude a gives C ~ sign(a)^(1+k'); a jump is the integral of a Dirac, so every analytic "
+    level="medium", hints=(
+        "what is the phase of x * psi_j at the singularity for a Dirac, and what does integrating (a jump) do "
+        "to every Fourier coefficient?",
+        "a Dirac of amplitude a gives C ~ sign(a)^(1+k'); a jump is the integral of a Dirac, so every analytic "
          "wavelet coefficient is multiplied by 1/(i omega): the phase factor -i, raised to k' in the second field",
+    ),
     compare=_phase_compare,
 ))
 register(Exercise(
     id="06.5", title="which moments survive x -> -x", reference=sign_invariant, cases=_sign_cases,
-    hint="[-z]^k = (-1)^k [z]^k, and the second factor is conjugated",
+    level="hard", hints=(
+        "what happens to the phase of z when z becomes -z, and so to [z]^k?",
+        "[-z]^k = (-1)^k [z]^k, and the second factor is conjugated, so C(-x) = (-1)^(k1 + k2) C(x)",
+    ),
 ))
