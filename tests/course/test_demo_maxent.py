@@ -52,13 +52,20 @@ def test_every_model_synthesises_and_evaluates(data, syntheses):
         assert syn.samples.shape == (2, 32, 32) and torch.isfinite(syn.samples).all(), m
     for m in "BCD":
         assert syntheses[m].n_moments > 0 and max(syntheses[m].loss_ratio) < 0.5, m
+        # the final loss is reported without the loss factor, on the paper's scale
+        assert syntheses[m].final_loss == pytest.approx([min(h) / demo.LOSS_FACTOR**2 for h in syntheses[m].histories]), m
     assert syntheses["A"].loss_ratio == [] and syntheses["Afit"].n_moments > 0
     rows = demo.evaluate(syntheses, data["x_bar"], data["test"], TINY)
     assert set(rows) == {*syntheses, "real"}
     for m, r in rows.items():
-        assert all(torch.isfinite(torch.tensor(v)) for v in r.values()), m
+        assert all(torch.isfinite(torch.tensor(v)).all() for v in r.values()), m
         assert -1 <= r["crosscorr"] <= 1 and r["epsilon"] >= 0
     assert rows["A"]["spectrum"] < 1e-6  # random phases keep the spectrum exactly
+    # one field per row, as for the real image: epsilon is the mean of the single-sample errors
+    for m in syntheses:
+        assert len(rows[m]["epsilon_each"]) == 2 and rows[m]["epsilon"] == pytest.approx(sum(rows[m]["epsilon_each"]) / 2)
+    assert rows["real"]["epsilon_each"] == [rows["real"]["epsilon"]]
+    assert demo.settings(FAST).restarts * demo.settings(FAST).steps == 300
     assert rows["real"]["crosscorr"] == 1.0
 
 
@@ -71,7 +78,7 @@ def test_spectrum_error_is_zero_for_the_field_itself(data):
 def test_figures(data, syntheses):
     x = data["x_bar"]
     rows = demo.evaluate(syntheses, x, data["test"], TINY)
-    for fig in (demo.plot_samples(x, syntheses), demo.plot_statistics(x, syntheses), demo.plot_loss_curves(syntheses),
+    for fig in (demo.plot_samples(x, syntheses), demo.plot_statistics(x, syntheses), demo.plot_loss_curves(syntheses, steps=5),
                 demo.plot_errors(rows), demo.plot_evaluation_table(rows),
                 demo.plot_fields(data["test"], ["a", "b", "c"], "t")):
         assert isinstance(fig, plt.Figure) and fig.axes

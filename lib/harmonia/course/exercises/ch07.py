@@ -87,33 +87,49 @@ def _ncc_cases(gen: torch.Generator):
 register(Exercise(
     id="07.1", title="phase harmonic covariance of Fourier coefficients", reference=fourier_phase_corr,
     cases=_corr_cases,
-    hint="Xh = torch.fft.fft(X, dim=-1); A = [Xh[:, w1]]^k1 with harmonia.phase_harmonics.phase_harmonic; centre A "
-         "and B over the batch; return mean(A conj(B)) / sqrt(mean|A|^2 mean|B|^2)",
+    level="easy", hints=(
+        "Which Fourier coefficient of each signal do you need, and what must you subtract before averaging "
+        "A conj(B) over the batch?",
+        "A = [X^(w1)]^k1 for every signal of the batch: torch.fft.fft along the last dimension, then "
+        "harmonia.phase_harmonics.phase_harmonic; normalise by the two standard deviations",
+        "Xh = torch.fft.fft(X, dim=-1); A = [Xh[:, w1]]^k1 with harmonia.phase_harmonics.phase_harmonic; centre A "
+         "and B over the batch; return mean(A conj(B)) / sqrt(mean|A|^2 mean|B|^2)"),
     rtol=1e-8, atol=1e-10,
 ))
 register(Exercise(
     id="07.2", title="kurtosis of a field", reference=_kurtosis_reference, cases=_kurtosis_cases,
-    hint="over the last two dimensions: m = mean, kappa = mean((x - m)^4) / mean((x - m)^2)^2; keep the other "
-         "dimensions as a batch",
+    level="easy", hints=(
+        "Centre each field by its own mean: over which dimensions, and with keepdim?",
+        "over the last two dimensions: m = mean, kappa = mean((x - m)^4) / mean((x - m)^2)^2; keep the other "
+         "dimensions as a batch"),
     rtol=1e-9, atol=1e-12,
 ))
 register(Exercise(
     id="07.3", title="count the moments of models B, C, D", reference=count_moments, cases=_count_cases,
-    hint="P = 2L(2dl+1) ordered orientation pairs per scale; same scale: (1,0) counts 2, (1,1) 2 except l = l' "
+    level="hard", hints=(
+        "Count one scale first: how many ordered pairs (l, l') have d(l, l') <= dl, and which of the moments "
+        "(1,0), (1,1), (0,0) are real numbers?",
+        "(0,0) is real (1 value); (1,0) is complex (2); (1,1) is complex except for l = l' (a variance: 1). Shifts: "
+        "per field and shift, k = 0 gives 1 value and k = 1 gives 2; the low-pass 1 per shift",
+        "P = 2L(2dl+1) ordered orientation pairs per scale; same scale: (1,0) counts 2, (1,1) 2 except l = l' "
          "(real: 1), (0,0) 1; S = (dn+1)(2dn+1)-1 shifts, each with k=0 (1) and k=1 (2) per field, 1 for the "
          "low-pass; cross-scale pairs j < j' <= j+dj give (0,0) 1 + (0,1) 2 + (0,2) 2 + (1,2^(j'-j)) 2; D uses "
-         "2L angular channels with the same q on both sides and no shifts; +1 for the low-pass energy",
+         "2L angular channels with the same q on both sides and no shifts; +1 for the low-pass energy"),
 ))
 register(Exercise(
     id="07.4", title="radial power spectrum", reference=_spectrum_reference, cases=_spectrum_cases,
-    hint="P = |fft2(x)|^2 / (M N); radius r = round(sqrt(kx^2 + ky^2)) with integer frequencies "
-         "(torch.fft.fftfreq(n) * n); average P over each r = 0 .. min(M, N) // 2 (bincount with weights)",
+    level="medium", hints=(
+        "On which integer radius does each frequency (kx, ky) fall, and how can you average per radius without a loop?",
+        "P = |fft2(x)|^2 / (M N); radius r = round(sqrt(kx^2 + ky^2)) with integer frequencies "
+         "(torch.fft.fftfreq(n) * n); average P over each r = 0 .. min(M, N) // 2 (bincount with weights)"),
     rtol=1e-9, atol=1e-12,
 ))
 register(Exercise(
     id="07.5", title="non-memorisation: max normalised cross-correlation", reference=max_normalized_crosscorr,
     cases=_ncc_cases,
-    hint="centre x and y; c(s) = sum_u x(u) y(u - s) for every circular shift s is ifft2(fft2(x) conj(fft2(y))).real; "
-         "return max_s c(s) / (||x|| ||y||)",
+    level="medium", hints=(
+        "The correlation for every circular shift at once is a product in Fourier space: which product?",
+        "centre x and y; c(s) = sum_u x(u) y(u - s) for every circular shift s is ifft2(fft2(x) conj(fft2(y))).real; "
+         "return max_s c(s) / (||x|| ||y||)"),
     rtol=1e-9, atol=1e-12,
 ))
