@@ -21,6 +21,7 @@ DEVICE_CHECKS: dict[str, str] = {
     "01": "vsgd",
     "02": "easgd",
     "03": "distributed_sgd_theory",
+    "04": "lsam",
     "05": "scattering",
     "06": "phase_harmonics",
     "07": "maxent",
