@@ -185,7 +185,7 @@ class RandomInputs:
 
 
 class RandomInputObjective:
-    """``n`` independent copies of the 1-D regression :math:`\\frac12(ax-y)^2`, :math:`y=a\\varepsilon`
+    """``n`` independent copies of the 1-D regression :math:`\\frac12(ax-y)^2`, :math:`y=a x^\\star+\\varepsilon=\\varepsilon`
     (:math:`x^\\star=0`), one coordinate each, with per-worker streams.
 
     A worker's step draws a batch of ``b`` pairs :math:`(a_k,\\varepsilon_k)` per coordinate and returns
