@@ -153,14 +153,6 @@ def test_disk_images_are_binary_periodic_and_seeded():
     assert 12 <= area <= 29  # about pi r^2 = 19.6 pixels, wherever the disk lies on the torus
 
 
-def test_matched_spectrum_keeps_the_fourier_modulus_and_changes_the_image():
-    x = demo.disk_images(2, size=16, seed=2)
-    y = demo.matched_spectrum(x, seed=3)
-    assert y.dtype == F64 and y.shape == x.shape
-    assert torch.allclose(torch.fft.fft2(y).abs(), torch.fft.fft2(x).abs(), atol=1e-10)
-    assert float((y - x).norm()) > 0.5 * float(x.norm())
-
-
 def test_modulated_gratings_envelopes():
     am = demo.modulated_gratings(2, "am", size=32, noise=0.0, seed=0)
     fm = demo.modulated_gratings(2, "fm", size=32, noise=0.0, seed=0)
@@ -178,17 +170,6 @@ def test_texture_pair_is_standardised_and_labelled():
         assert torch.allclose(x.std(dim=(-2, -1)), torch.ones(6), atol=1e-4)
     with pytest.raises(ValueError, match="^kind: "):
         demo.texture_pair("stripes", 3)
-
-
-def test_radial_power_spectrum_of_a_plane_wave_peaks_in_its_ring():
-    g = torch.arange(32, dtype=F64)
-    wave = torch.cos(2 * math.pi * 8 / 32 * g)[None, :].expand(32, 32)  # |f| = 0.25 cycles per pixel
-    spec = demo.radial_power_spectrum(wave[None], n_bins=8)
-    assert spec.shape == (1, 8)
-    # the ring edges are linspace(0, max |f| = 0.707, 9): |f| = 0.25 falls in ring 2
-    assert int(spec.argmax()) == 2
-    scaled = demo.radial_power_spectrum(wave[None] * 3)
-    assert float(scaled[0, 2] - spec[0, 2]) == pytest.approx(math.log(9))  # log power: a gain of 3 adds log 9
 
 
 def test_plot_reconstruction():

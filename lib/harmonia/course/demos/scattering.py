@@ -24,6 +24,7 @@ from harmonia.course.settings import ChapterSettings, extend
 from harmonia.filters.littlewood_paley import littlewood_paley_sum
 from harmonia.filters.morlet1d import filter_bank_1d, morlet_1d_params
 from harmonia.filters.morlet2d import filter_bank_2d
+from harmonia.maxent import random_phase_surrogate
 from harmonia.pointwise import modulus
 from harmonia.nn import SoftmaxRegression
 from harmonia.phase_harmonics import phase_filter
@@ -44,11 +45,9 @@ __all__ = [
     "texture_dataset",
     "classify",
     "disk_images",
-    "matched_spectrum",
     "modulated_gratings",
     "standardise",
     "texture_pair",
-    "radial_power_spectrum",
     "plot_reconstruction",
     "molecule",
     "random_rotation",
@@ -285,8 +284,7 @@ def texture_dataset(textures: dict[str, torch.Tensor], n_per_class: int, size: i
     xs, ys = [], []
     for label, image in enumerate(textures.values()):
         crops = random_crops(image, n_per_class, size, seed=gen)
-        crops = crops - crops.mean(dim=(-2, -1), keepdim=True)
-        xs.append(crops / crops.std(dim=(-2, -1), keepdim=True).clamp_min(1e-6))
+        xs.append(standardise(crops))
         ys.append(torch.full((n_per_class,), label, dtype=torch.long))
     return torch.cat(xs).to(device), torch.cat(ys).to(device)
 
@@ -295,7 +293,7 @@ def standardise(x: torch.Tensor) -> torch.Tensor:
     """Each image (last two dims) shifted and scaled to zero mean and unit variance."""
     check_tensor(x, "x", min_ndim=2, dtype="real")
     x = x - x.mean(dim=(-2, -1), keepdim=True)
-    return x / x.std(dim=(-2, -1), keepdim=True).clamp_min(1e-12)
+    return x / x.std(dim=(-2, -1), keepdim=True).clamp_min(1e-6)
 
 
 def disk_images(n: int, size: int = 32, n_disks: int = 6, radius: float = 3.0,
@@ -313,17 +311,6 @@ def disk_images(n: int, size: int = 32, n_disks: int = 6, radius: float = 3.0,
     dy = wrap(g[None, None, :, None] - centres[..., 0, None, None])
     dx = wrap(g[None, None, None, :] - centres[..., 1, None, None])
     return ((dy.square() + dx.square()) < radius**2).to(F64).amax(dim=1)
-
-
-def matched_spectrum(images: torch.Tensor, seed: int | torch.Generator | None = 0) -> torch.Tensor:
-    """Random-phase images with the same Fourier modulus as ``images``: :math:`\\mathrm{Re}\\,
-    \\mathcal F^{-1}(\\hat x\\,\\hat w/|\\hat w|)` for white noise :math:`w` (the phases of :math:`\\hat w`
-    are Hermitian-symmetric, so the result is real and :math:`|\\hat y|=|\\hat x|` exactly): a
-    (nearly) Gaussian field with each image's power spectrum."""
-    check_tensor(images, "images", min_ndim=2, dtype="real")
-    gen = make_generator(seed)
-    w_hat = torch.fft.fft2(torch.randn(images.shape, generator=gen, dtype=F64))
-    return torch.fft.ifft2(torch.fft.fft2(images.to(F64)) * w_hat / w_hat.abs().clamp_min(1e-300)).real
 
 
 def modulated_gratings(n: int, kind: str, size: int = 32, xi: float = 1.2, period: float = 16.0, m: float = 0.5,
@@ -353,8 +340,8 @@ def texture_pair(kind: str, n_per_class: int, seed: int = 0, size: int = 32,
                  device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """Two texture classes with the same power spectrum, standardised, float32 on ``device``.
 
-    ``"disks"``: random disks (label 0) vs a Gaussian field with the power spectrum of other disk
-    images (label 1); ``"gratings"``: amplitude- (0) vs frequency-modulated (1) gratings.
+    ``"disks"``: random disks (label 0) vs random-phase surrogates of other disk images (label 1:
+    :func:`harmonia.maxent.random_phase_surrogate`, a nearly Gaussian field with their power spectrum); ``"gratings"``: amplitude- (0) vs frequency-modulated (1) gratings.
 
     Returns
     -------
@@ -364,7 +351,7 @@ def texture_pair(kind: str, n_per_class: int, seed: int = 0, size: int = 32,
     gen = make_generator(seed)
     if kind == "disks":
         a = disk_images(n, size, seed=gen)
-        b = matched_spectrum(disk_images(n, size, seed=gen), seed=gen)
+        b = random_phase_surrogate(disk_images(n, size, seed=gen), seed=gen)
     elif kind == "gratings":
         a, b = modulated_gratings(n, "am", size, seed=gen), modulated_gratings(n, "fm", size, seed=gen)
     else:
@@ -372,19 +359,6 @@ def texture_pair(kind: str, n_per_class: int, seed: int = 0, size: int = 32,
     x = standardise(torch.cat([a, b])).to(torch.float32)
     y = torch.cat([torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=torch.long)])
     return x.to(device), y.to(device)
-
-
-def radial_power_spectrum(x: torch.Tensor, n_bins: int = 8) -> torch.Tensor:
-    """Log of the power spectrum :math:`|\\hat x(\\omega)|^2` of each image averaged over ``n_bins``
-    rings of :math:`|\\omega|` (the isotropic power spectrum), shape (..., n_bins), float64."""
-    check_tensor(x, "x", min_ndim=2, dtype="real")
-    power = torch.fft.fft2(x.to(F64)).abs().square()
-    fy = torch.fft.fftfreq(x.shape[-2], dtype=F64, device=x.device)
-    fx = torch.fft.fftfreq(x.shape[-1], dtype=F64, device=x.device)
-    radius = (fy[:, None].square() + fx[None, :].square()).sqrt()
-    edges = torch.linspace(0.0, float(radius.max()) + 1e-9, n_bins + 1, dtype=F64)
-    rings = [(radius >= lo) & (radius < hi) for lo, hi in zip(edges[:-1], edges[1:])]
-    return torch.stack([torch.log(power[..., r].mean(dim=-1) + 1e-12) for r in rings], dim=-1)
 
 
 def plot_reconstruction(x0: torch.Tensor, x_rec: torch.Tensor, s0: torch.Tensor, s_rec: torch.Tensor,
