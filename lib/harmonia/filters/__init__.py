@@ -5,6 +5,7 @@
 - :mod:`~harmonia.filters.morlet2d` -- 2D Morlet wavelets with L orientations (kymatio/ScatNet);
 - :mod:`~harmonia.filters.bump` -- 2D bump steerable wavelets (2L orientations) and a Gaussian low-pass
   (phase-harmonic chapters, pywph's definitions);
+- :mod:`~harmonia.filters.haar` -- the three 2x2 Haar high-passes that cover the frequency corners;
 - :mod:`~harmonia.filters.solid_harmonics` -- 3D solid harmonic wavelets;
 - :mod:`~harmonia.filters.littlewood_paley` -- the Littlewood-Paley sum of a bank.
 
