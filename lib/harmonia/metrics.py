@@ -2,7 +2,8 @@
 
 Two families. (a) Reconstructions, compared up to a circular shift (below): :func:`align_circular`,
 :func:`relative_error_aligned`, :func:`psnr_aligned`, :func:`max_normalized_crosscorr`. (b) Syntheses
-of a random field, compared through statistics (chapter 07): :func:`radial_power_spectrum`,
+of a random field, compared through statistics (chapters 07, 08): :func:`radial_power_spectrum` and
+its :func:`log_spectrum_error`, :func:`pixel_correlation` of two syntheses (diversity),
 :func:`kurtosis`, and the normalised spectral error :func:`spectral_rel_error` of a covariance (the
 "foveal" phase-harmonic covariance of :mod:`harmonia.wph.foveal`, for instance).
 
@@ -38,7 +39,8 @@ from harmonia.config import check_positive, check_tensor
 from harmonia.fourier import circular_crosscorr
 
 __all__ = ["align_circular", "relative_error", "relative_error_aligned", "psnr", "psnr_aligned",
-           "max_normalized_crosscorr", "radial_power_spectrum", "kurtosis", "spectral_rel_error"]
+           "max_normalized_crosscorr", "radial_power_spectrum", "log_spectrum_error", "pixel_correlation", "kurtosis",
+           "spectral_rel_error"]
 
 
 def _check(x: torch.Tensor, x0: torch.Tensor, dims: int | Sequence[int],
@@ -227,6 +229,69 @@ def radial_power_spectrum(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     total = power.new_zeros(*x.shape[:-2], k_top + 1).index_add_(-1, idx, power.flatten(-2)[..., keep])
     counts = torch.bincount(idx, minlength=k_top + 1).to(x.dtype)
     return torch.arange(k_top + 1, dtype=x.dtype, device=x.device), total / counts
+
+
+def log_spectrum_error(x: torch.Tensor, ref: torch.Tensor, k_max: float | None = None) -> torch.Tensor:
+    r"""Mean absolute log-ratio of radial power spectra (:func:`radial_power_spectrum`):
+
+    .. math:: \frac1{|\mathcal K|}\sum_{k\in\mathcal K}\big|\log_{10}\bar P_x(k)-\log_{10}P_{\rm ref}(k)\big|,
+              \qquad \mathcal K=\{k:\ 1\le k<k_{\max}\},
+
+    where :math:`\bar P_x` averages the spectra of the images in ``x`` (ring 0, the mean, is left out).
+    0 for the reference itself; 1 means a factor 10 per ring on average.
+
+    Parameters
+    ----------
+    x : real tensor (..., M, N), one or several images (leading dimensions are pooled)
+    ref : real tensor (M, N)
+    k_max : float, optional
+        Upper end (excluded) of the rings compared; default all rings up to :math:`\min(M,N)/2`.
+
+    Returns
+    -------
+    0-d tensor
+
+    Used in: chapters 07, 08.
+    """
+    check_tensor(ref, "ref", dtype="floating", ndim=2)
+    check_tensor(x, "x", dtype="floating", shape=("...", *ref.shape), like=ref)
+    k, p_ref = radial_power_spectrum(ref)
+    _, p = radial_power_spectrum(x)
+    p = p.reshape(-1, p.shape[-1]).mean(0)
+    top = float(k[-1]) + 1 if k_max is None else float(check_positive(k_max, "k_max"))
+    sel = (k >= 1) & (k < top)
+    if not bool(sel.any()):
+        raise ValueError(f"k_max: expected a value above 1 (no ring selected), got {k_max!r}")
+    if bool((p_ref[sel] <= 0).any()):
+        raise ValueError("ref: expected a positive power spectrum on every compared ring, got a zero ring")
+    return (p[sel].log10() - p_ref[sel].log10()).abs().mean()
+
+
+def pixel_correlation(x: torch.Tensor, y: torch.Tensor, dims: int | Sequence[int] = (-2, -1)) -> torch.Tensor:
+    r"""Pearson correlation of the pixel values of two images (no shift): a diversity check, two
+    independent syntheses of a texture should be nearly uncorrelated.
+
+    .. math:: r(x,y)=\frac{\sum_u\tilde x(u)\tilde y(u)}{\|\tilde x\|\,\|\tilde y\|},\qquad
+              \tilde x=x-\operatorname{mean}(x).
+
+    Parameters
+    ----------
+    x, y : real tensors of the same shape, not constant over ``dims``
+    dims : the compared dimensions; the others are batch dimensions
+
+    Returns
+    -------
+    tensor of the batch shape, in [-1, 1]
+
+    Used in: chapter 08.
+    """
+    d = _check(x, y, dims, ("x", "y"))
+    for name, t in (("x", x), ("y", y)):
+        if bool((t.amax(dim=d) == t.amin(dim=d)).any()):
+            raise ValueError(f"{name}: expected images that are not constant over dims, got a constant one")
+    xc, yc = x - x.mean(dim=d, keepdim=True), y - y.mean(dim=d, keepdim=True)
+    nx, ny = torch.linalg.vector_norm(xc, dim=d), torch.linalg.vector_norm(yc, dim=d)
+    return ((xc * yc).sum(dim=d) / (nx * ny)).clamp(-1.0, 1.0)
 
 
 def kurtosis(x: torch.Tensor, dims: int | Sequence[int] = (-2, -1), excess: bool = False) -> torch.Tensor:

@@ -16,6 +16,9 @@ Why L-BFGS restarts: L-BFGS updates its curvature memory only when :math:`y^\\to
 the iterates stall on stale curvature. The remedies are a larger ``loss_scale`` (or float64) and
 ``restarts``: each round starts a fresh optimiser, hence an empty memory, from the current iterate.
 
+:func:`histogram_match` is the usual last step of a texture synthesis: it gives the synthesis exactly
+the observation's pixel histogram.
+
 Used in: chapters 05-10 (inverting scattering, phase-harmonic recovery, texture, turbulence and
 point-pattern synthesis).
 """
@@ -31,7 +34,7 @@ from tqdm.auto import tqdm
 
 from harmonia.config import check_in, check_positive, check_tensor
 
-__all__ = ["METHODS", "LOSSES", "MatchResult", "discrepancy", "match_statistics"]
+__all__ = ["METHODS", "LOSSES", "MatchResult", "discrepancy", "match_statistics", "histogram_match"]
 
 METHODS = ("lbfgs", "adam")
 LOSSES = ("relative", "mse", "sum")
@@ -248,3 +251,41 @@ def match_statistics(
         current = history[-1]
     bar.close()
     return MatchResult(x=best_x, loss=best_loss, history=history, restart_starts=starts, n_evals=n_evals)
+
+
+def histogram_match(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    r"""Give ``x`` the pixel histogram of ``ref`` by a monotone remapping (rank matching).
+
+    The :math:`r`-th smallest pixel of ``x`` takes the value of the quantile :math:`(r+\tfrac12)/n` of
+    ``ref``'s pixels (linear interpolation between its order statistics), so the order of the pixels
+    of ``x`` is kept and, when ``ref`` has as many pixels as ``x``, the sorted values are exactly
+    ``ref``'s. Ties in ``x`` are broken by position.
+
+    Parameters
+    ----------
+    x : real tensor (..., M, N)
+        One or more images; each is remapped separately.
+    ref : real tensor (M', N') or of ``x``'s shape (then each image gets its own reference)
+
+    Returns
+    -------
+    tensor of ``x``'s shape, dtype and device
+
+    Used in: chapter 08.
+    """
+    check_tensor(x, "x", dtype="floating", min_ndim=2)
+    check_tensor(ref, "ref", dtype="floating", min_ndim=2, like=x)
+    if ref.ndim != 2 and ref.shape != x.shape:
+        raise ValueError(f"ref: expected one (M, N) image or the shape of x {tuple(x.shape)}, got {tuple(ref.shape)}")
+    flat = x.reshape(-1, x.shape[-2] * x.shape[-1])
+    refs = ref.reshape(-1, ref.shape[-2] * ref.shape[-1]).to(x.dtype).sort(dim=-1).values
+    n, m = flat.shape[-1], refs.shape[-1]
+    q = (torch.arange(n, dtype=torch.float64, device=x.device) + 0.5) / n * m - 0.5  # position in ref's order stats
+    lo = q.floor().clamp(0, m - 1).long()
+    hi = (lo + 1).clamp(max=m - 1)
+    w = (q - lo).clamp(0, 1).to(x.dtype)
+    values = refs[:, lo] * (1 - w) + refs[:, hi] * w  # (1 or B, n), sorted
+    order = flat.argsort(dim=-1, stable=True)
+    out = torch.empty_like(flat)
+    out.scatter_(-1, order, values.expand(flat.shape[0], n).contiguous())
+    return out.reshape(x.shape)

@@ -6,6 +6,7 @@
 - :mod:`~harmonia.nn.metrics` -- accuracy, error rate, negative log-likelihood;
 - :mod:`~harmonia.nn.grad_stats` -- per-sample gradients and their batch moments;
 - :mod:`~harmonia.nn.flat` -- a model's parameters as one flat vector and back;
+- :mod:`~harmonia.nn.random_filters` -- Gram statistics of a random one-layer CNN (a texture baseline);
 - :mod:`~harmonia.nn.linear` -- L2-regularised softmax regression fitted exactly by L-BFGS: the
   linear classifier that chapters put on top of fixed features.
 """
@@ -14,10 +15,13 @@ from harmonia.nn.flat import FlatParams
 from harmonia.nn.grad_stats import BatchStats, grad_moments, per_sample_grads
 from harmonia.nn.linear import SoftmaxRegression
 from harmonia.nn.metrics import accuracy, error_rate, nll
+from harmonia.nn.random_filters import RF_SIZES, RandomFilterGram
 from harmonia.nn.models import init_uniform_, mlp, small_cnn, softmax_regression_net
 from harmonia.nn.training import FitHistory, evaluate, fit, standard_closure
 
 __all__ = [
+    "RF_SIZES",
+    "RandomFilterGram",
     "SoftmaxRegression",
     "accuracy",
     "error_rate",
