@@ -80,3 +80,18 @@ def test_sam_benchmark_table_has_a_ratio_per_optimizer():
     lines = [line for line in table.splitlines() if line.startswith("cpu")]
     assert [re.split(r"\s{2,}", line)[2] for line in lines] == ["SGD (momentum 0.9)", "SAM, rho 0.05", "ASAM, rho 0.5"]
     assert lines[0].rstrip().endswith("1.00x") and all(line.rstrip().endswith("x") for line in lines)
+
+
+def test_alpha_benchmark_quick_table():
+    from harmonia.course.bench import alpha
+
+    table = alpha.main(["--sizes", "16", "--L", "2", "--A", "2", "--dj", "1", "--repeats", "1", "--warmup", "0",
+                        "--cpu-only"])
+    rows = [re.split(r"\s{2,}", line.strip()) for line in table.splitlines()[2:]]
+    assert [r[1] for r in rows] == ["gram", "fft", "direct"]
+    assert all(r[0] == "16x16 J=2 L=2 A=2 dj=1" and r[2] == "cpu" and r[3] == "364" for r in rows)
+    assert all(float(r[4]) > 0 for r in rows)
+    assert float(rows[0][5]) == 1.0 and float(rows[1][5]) > 0 and float(rows[2][5]) > 0
+    skipped = alpha.main(["--sizes", "16", "--L", "2", "--A", "2", "--dj", "1", "--repeats", "1", "--warmup", "0",
+                          "--cpu-only", "--direct-max-size", "8"])
+    assert "skipped (size > 8)" in skipped.splitlines()[-1]
