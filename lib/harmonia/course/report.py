@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Claim", "claims_table", "below"]
+__all__ = ["Claim", "claims_table", "below", "above"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def claims_table(claims: list[Claim]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def below(value: float, bound: float) -> str:
+def below(value: float, bound: float, fmt: str = ".0e") -> str:
     """``"< 1e-12"`` when ``value < bound``, else the value itself (``"3.4e-09"``).
 
     For differences that are exact in theory and at rounding level in practice (two implementations
@@ -70,7 +70,7 @@ def below(value: float, bound: float) -> str:
     value : float
         The measured difference (NaN counts as failing).
     bound : float > 0
-        The tolerance, printed with one significant digit.
+        The tolerance, printed with one significant digit (``fmt``, e.g. ``"g"`` for ``"< 0.15"``).
 
     Examples
     --------
@@ -80,4 +80,19 @@ def below(value: float, bound: float) -> str:
     if not bound > 0:
         raise ValueError(f"bound: expected a positive tolerance, got {bound!r}")
     value = float(value)
-    return f"< {bound:.0e}" if value < bound else f"{value:.1e}"
+    return f"< {bound:{fmt}}" if value < bound else f"{value:.1e}"
+
+
+def above(value: float, bound: float) -> str:
+    """``"> 0.05"`` when ``value > bound``, else the value itself: the lower-bound twin of :func:`below`,
+    for results that vary with the CPU (an optimiser's end point) and are checked against a bound.
+
+    Examples
+    --------
+    >>> above(0.14, 0.05), above(0.01, 0.05)
+    ('> 0.05', '0.01')
+    """
+    if not bound > 0:
+        raise ValueError(f"bound: expected a positive bound, got {bound!r}")
+    value = float(value)
+    return f"> {bound:g}" if value > bound else f"{value:.2g}"

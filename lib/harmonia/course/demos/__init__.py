@@ -25,6 +25,7 @@ DEVICE_CHECKS: dict[str, str] = {
     "05": "scattering",
     "06": "phase_harmonics",
     "07": "maxent",
+    "08": "texture_synthesis",
 }
 
 
