@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "harmonia.maxent": 4,
     "harmonia.optim": 4,
     "harmonia.distributed": 5,
+    "harmonia.pointprocess": 5,
     "harmonia.course": 9,
 }
 

@@ -3,7 +3,8 @@
 - :mod:`~harmonia.nn.models` -- the zoo: softmax regression, MLPs, a small CNN (``nn.Sequential``,
   seeded initialisation);
 - :mod:`~harmonia.nn.training` -- :func:`fit`, the one training loop, and its :class:`FitHistory`;
-- :mod:`~harmonia.nn.metrics` -- accuracy, error rate, negative log-likelihood;
+- :mod:`~harmonia.nn.metrics` -- accuracy, error rate, negative log-likelihood, :math:`R^2`, Pearson;
+- :mod:`~harmonia.nn.ridge` -- closed-form ridge regression with a validated penalty;
 - :mod:`~harmonia.nn.grad_stats` -- per-sample gradients and their batch moments;
 - :mod:`~harmonia.nn.flat` -- a model's parameters as one flat vector and back;
 - :mod:`~harmonia.nn.random_filters` -- Gram statistics of a random one-layer CNN (a texture baseline);
@@ -14,12 +15,16 @@
 from harmonia.nn.flat import FlatParams
 from harmonia.nn.grad_stats import BatchStats, grad_moments, per_sample_grads
 from harmonia.nn.linear import SoftmaxRegression
-from harmonia.nn.metrics import accuracy, error_rate, nll
+from harmonia.nn.metrics import accuracy, error_rate, nll, pearson, r2_score
+from harmonia.nn.ridge import RidgeRegression
 from harmonia.nn.random_filters import RF_SIZES, RandomFilterGram
 from harmonia.nn.models import init_uniform_, mlp, small_cnn, softmax_regression_net
 from harmonia.nn.training import FitHistory, evaluate, fit, standard_closure
 
 __all__ = [
+    "RidgeRegression",
+    "r2_score",
+    "pearson",
     "RF_SIZES",
     "RandomFilterGram",
     "SoftmaxRegression",
