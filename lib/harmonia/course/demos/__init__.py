@@ -26,6 +26,7 @@ DEVICE_CHECKS: dict[str, str] = {
     "06": "phase_harmonics",
     "07": "maxent",
     "08": "texture_synthesis",
+    "09": "wireless_networks",
 }
 
 
