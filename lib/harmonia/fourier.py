@@ -33,6 +33,7 @@ __all__ = [
     "conv_fourier",
     "circular_crosscorr",
     "fftfreq_grid",
+    "spatial_shift",
 ]
 
 
@@ -221,3 +222,31 @@ def half_plane_shifts(dn: int) -> list[tuple[int, int]]:
     """
     dn = check_positive(dn, "dn", integer=True, allow_zero=True)
     return [(a, b) for a in range(dn + 1) for b in range(-dn, dn + 1) if (a, b) != (0, 0)]
+
+
+def spatial_shift(h_hat: torch.Tensor, tau: Sequence[float] | torch.Tensor) -> torch.Tensor:
+    """Translate 2D filters by a (possibly non-integer) vector, in Fourier: the phase ramp
+
+    .. math:: \\hat h_\\tau(\\omega)=\\hat h(\\omega)\\,e^{i\\langle\\omega,\\tau\\rangle}
+              \\quad\\Longleftrightarrow\\quad h_\\tau(u)=h(u+\\tau)\\ \\text{(integer }\\tau\\text{: a circular roll)}.
+
+    Parameters
+    ----------
+    h_hat : (..., M, N) tensor in FFT order (real or complex)
+    tau : (2,) shift (rows, columns) in pixels, or (..., 2) one per filter (broadcast over the leading dims)
+
+    Returns
+    -------
+    complex tensor of ``h_hat``'s shape
+
+    Used in: chapter 10 (shifted wavelets of the point-process moments).
+    """
+    check_tensor(h_hat, "h_hat", dtype="float_or_complex", min_ndim=2)
+    t = torch.as_tensor(tau, dtype=torch.float64, device=h_hat.device)
+    if t.shape[-1:] != (2,):
+        raise ValueError(f"tau: expected a (..., 2) shift (rows, columns), got shape {tuple(t.shape)}")
+    M, N = h_hat.shape[-2:]
+    wy, wx = fftfreq_grid((M, N), dtype=torch.float64, device=h_hat.device)
+    phase = wy * t[..., 0, None, None] + wx * t[..., 1, None, None]
+    cdtype = torch.complex64 if h_hat.dtype in (torch.float32, torch.complex64) else torch.complex128
+    return h_hat.to(cdtype) * torch.polar(torch.ones_like(phase), phase).to(cdtype)

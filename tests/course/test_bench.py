@@ -95,3 +95,15 @@ def test_alpha_benchmark_quick_table():
     skipped = alpha.main(["--sizes", "16", "--L", "2", "--A", "2", "--dj", "1", "--repeats", "1", "--warmup", "0",
                           "--cpu-only", "--direct-max-size", "8"])
     assert "skipped (size > 8)" in skipped.splitlines()[-1]
+
+
+def test_particles_benchmark_quick_table():
+    from harmonia.course.bench import particles
+
+    table = particles.main(["--sizes", "16", "--points", "20", "--L", "2", "--repeats", "1", "--warmup", "0",
+                            "--cpu-only"])
+    rows = [re.split(r"\s{2,}", line.strip()) for line in table.splitlines()[2:]]
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [("16x16 J=1 L=2 sigma=1", "20", w, "cpu") for w in ("plain", "shifted")]
+    assert int(rows[1][4]) > int(rows[0][4]) > 0  # the shifted copies add moments
+    assert all(float(r[5]) > 0 for r in rows)
+    assert float(rows[0][6]) == 1.0 and float(rows[1][6]) > 0

@@ -4,6 +4,8 @@
 - :mod:`~harmonia.pointprocess.marks` -- nearest-neighbour distances, shot-noise, Voronoi cell areas,
   Ripley's K and L;
 - :mod:`~harmonia.pointprocess.render` -- differentiable rasterisation with periodic Gaussian bumps;
+- :mod:`~harmonia.pointprocess.stats` -- structure factor, pair correlation, H0 persistence, envelopes;
+- :mod:`~harmonia.pointprocess.synthesis` -- particle gradient descent on WPH moments (chapter 10);
 - :mod:`~harmonia.pointprocess.learning` -- learning marks from geometry: a local baseline and the
   scattering-moment pipeline with its inverse problem (chapter 09).
 
@@ -21,7 +23,20 @@ from harmonia.pointprocess.marks import (
     voronoi_areas,
 )
 from harmonia.pointprocess.render import render_gaussian
-from harmonia.pointprocess.samplers import SAMPLERS, matern_cluster, matern_hardcore, perturbed_lattice, poisson, sample
+from harmonia.pointprocess.samplers import (
+    SAMPLERS,
+    binomial,
+    cluster_fixed,
+    field_cox,
+    matern_cluster,
+    matern_hardcore,
+    perturbed_lattice,
+    poisson,
+    sample,
+    voronoi_edge_cox,
+)
+from harmonia.pointprocess.stats import envelope, envelope_coverage, h0_persistence, pair_correlation, structure_factor
+from harmonia.pointprocess.synthesis import DescentLog, particle_descent, sigma_schedule
 
 __all__ = [
     "SAMPLERS",
@@ -38,6 +53,18 @@ __all__ = [
     "ripley_k",
     "ripley_l",
     "render_gaussian",
+    "binomial",
+    "cluster_fixed",
+    "voronoi_edge_cox",
+    "field_cox",
+    "structure_factor",
+    "pair_correlation",
+    "h0_persistence",
+    "envelope",
+    "envelope_coverage",
+    "sigma_schedule",
+    "DescentLog",
+    "particle_descent",
     "local_features",
     "BaselineMarkRegressor",
     "ScatteringMarkModel",

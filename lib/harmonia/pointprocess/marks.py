@@ -24,11 +24,13 @@ from scipy.spatial import Voronoi, cKDTree
 
 from harmonia.config import check_positive, check_tensor
 
-__all__ = ["periodic_distances", "knn_distances", "nn_distance", "shot_noise", "voronoi_areas", "ripley_k",
-           "ripley_l"]
+__all__ = ["points_array", "periodic_distances", "knn_distances", "nn_distance", "shot_noise", "voronoi_areas",
+           "ripley_k", "ripley_l"]
 
 
-def _points(x: torch.Tensor, name: str = "x", min_points: int = 2) -> np.ndarray:
+def points_array(x: torch.Tensor, name: str = "x", min_points: int = 2) -> np.ndarray:
+    """Validate a pattern (n, 2) of points in :math:`[0,1)^2` (at least ``min_points``) and return it as a
+    float64 NumPy array (for SciPy)."""
     check_tensor(x, name, dtype="floating", shape=(None, 2))
     if len(x) < min_points:
         raise ValueError(f"{name}: expected at least {min_points} points, got {len(x)}")
@@ -48,7 +50,7 @@ def periodic_distances(x: torch.Tensor, y: torch.Tensor | None = None) -> torch.
 
 def knn_distances(x: torch.Tensor, K: int) -> torch.Tensor:
     """Periodic distances from each point to its ``K`` nearest other points, sorted: (n, K) float64."""
-    pts = _points(x, min_points=2)
+    pts = points_array(x, min_points=2)
     K = int(check_positive(K, "K", integer=True))
     if K >= len(pts):
         raise ValueError(f"K: expected fewer neighbours than points ({len(pts)}), got {K}")
@@ -65,7 +67,7 @@ def nn_distance(x: torch.Tensor) -> torch.Tensor:
 def shot_noise(x: torch.Tensor, beta: float = 3.0, r0: float = 0.02) -> torch.Tensor:
     r"""Interference received at each point from all the others:
     :math:`m_i=\sum_{j\ne i}\max(d(X_i,X_j),r_0)^{-\beta}` (periodic distances). (n,) float64."""
-    _points(x)
+    points_array(x)
     beta, r0 = check_positive(beta, "beta"), check_positive(r0, "r0")
     d = periodic_distances(x.detach().to("cpu", torch.float64))
     d.fill_diagonal_(float("inf"))
@@ -83,7 +85,7 @@ def voronoi_areas(x: torch.Tensor) -> torch.Tensor:
     Computed with ``scipy.spatial.Voronoi`` on the 9 translated copies of the pattern; the cells of the
     central copy are bounded (for at least 3 points) and their areas come from the shoelace formula. (n,) float64.
     """
-    pts = _points(x, min_points=3)
+    pts = points_array(x, min_points=3)
     n = len(pts)
     shifts = np.array([(a, b) for a in (0, -1, 1) for b in (0, -1, 1)], dtype=np.float64)  # (0, 0) first
     tiled = (pts[None, :, :] + shifts[:, None, :]).reshape(-1, 2)
@@ -100,7 +102,7 @@ def voronoi_areas(x: torch.Tensor) -> torch.Tensor:
 def ripley_k(x: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     r"""Ripley's :math:`K(r)=\frac1{n(n-1)}\sum_{i\ne j}\mathbf 1\{d(X_i,X_j)\le r\}` on the unit torus
     (:math:`\pi r^2` for a Poisson process, :math:`r<\tfrac12`), for radii ``r`` (R,): (R,) float64."""
-    pts = _points(x)
+    pts = points_array(x)
     check_tensor(r, "r", dtype="floating", ndim=1)
     n = len(pts)
     d = periodic_distances(torch.from_numpy(pts))

@@ -11,6 +11,9 @@ marks and statistics.
 - Matérn hard-core (type II): Poisson proposals of intensity :math:`\lambda_0` with uniform marks; a point
   is kept unless a proposal with a smaller mark lies within :math:`r`; kept intensity
   :math:`(1-e^{-\lambda_0\pi r^2})/(\pi r^2)` (repulsive: no pair closer than :math:`r`).
+- Fixed-:math:`n` versions for synthesis (the model is conditioned on :math:`n`): binomial (uniform),
+  :func:`cluster_fixed`, the **Voronoi-edge Cox** process (points uniform on the edges of a Poisson-Voronoi
+  tessellation) and a **Cox process driven by an intensity image** (:func:`field_cox`, e.g. a turbulence field).
 - Perturbed lattice: the :math:`k\times k` grid shifted by one uniform offset, each point moved by an
   independent :math:`\mathcal N(0,s^2)` step (repulsive, "planned" networks).
 
@@ -21,11 +24,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
+from scipy.spatial import Voronoi
 
-from harmonia.config import check_positive, make_generator
+from harmonia.config import check_positive, check_tensor, make_generator
 
-__all__ = ["poisson", "matern_cluster", "matern_hardcore", "perturbed_lattice", "SAMPLERS", "sample"]
+__all__ = ["poisson", "matern_cluster", "matern_hardcore", "perturbed_lattice", "SAMPLERS", "sample", "binomial",
+           "cluster_fixed", "voronoi_edge_cox", "field_cox"]
 
 F64 = torch.float64
 
@@ -118,6 +124,83 @@ def perturbed_lattice(side: int, sigma: float, seed: int | torch.Generator | Non
     grid = torch.stack(torch.meshgrid(g, g, indexing="ij"), dim=-1).reshape(-1, 2)
     offset = torch.rand(1, 2, generator=gen, dtype=F64) / side
     return _wrap(grid + offset + sigma * torch.randn(side * side, 2, generator=gen, dtype=F64))
+
+
+def binomial(n: int, seed: int | torch.Generator | None = None) -> torch.Tensor:
+    """``n`` independent uniform points on the unit torus (a Poisson process conditioned on ``n`` points).
+
+    Returns
+    -------
+    (n, 2) float64 tensor
+    """
+    n = int(check_positive(n, "n", integer=True))
+    return torch.rand(n, 2, generator=make_generator(seed), dtype=F64)
+
+
+def cluster_fixed(n: int, parents: int, radius: float, seed: int | torch.Generator | None = None) -> torch.Tensor:
+    """Matérn cluster pattern with exactly ``n`` points: ``parents`` uniform centres, each point picks one
+    uniformly and lands uniformly in the disc of ``radius`` around it (wrapped).
+
+    Returns
+    -------
+    (n, 2) float64 tensor
+    """
+    n, parents = int(check_positive(n, "n", integer=True)), int(check_positive(parents, "parents", integer=True))
+    radius = check_positive(radius, "radius")
+    gen = make_generator(seed)
+    centres = torch.rand(parents, 2, generator=gen, dtype=F64)
+    owner = torch.randint(0, parents, (n,), generator=gen)
+    r = radius * torch.sqrt(torch.rand(n, generator=gen, dtype=F64))
+    t = 2 * math.pi * torch.rand(n, generator=gen, dtype=F64)
+    return _wrap(centres[owner] + torch.stack([r * torch.cos(t), r * torch.sin(t)], dim=1))
+
+
+def voronoi_edge_cox(n: int, seeds: int = 20, seed: int | torch.Generator | None = None) -> torch.Tensor:
+    """``n`` points uniform on the edges of a Poisson-Voronoi tessellation of the torus with ``seeds`` cells
+    (a Cox process: a random measure on the edges, points i.i.d. given it). An edge is picked with
+    probability proportional to its length, then a uniform position on it.
+
+    Returns
+    -------
+    (n, 2) float64 tensor
+    """
+    n, seeds = int(check_positive(n, "n", integer=True)), int(check_positive(seeds, "seeds", integer=True))
+    if seeds < 3:
+        raise ValueError(f"seeds: expected at least 3 Voronoi cells, got {seeds}")
+    gen = make_generator(seed)
+    centres = torch.rand(seeds, 2, generator=gen, dtype=F64).numpy()
+    shifts = np.array([(a, b) for a in (0, -1, 1) for b in (0, -1, 1)], dtype=np.float64)
+    vor = Voronoi((centres[None] + shifts[:, None]).reshape(-1, 2))
+    segs = np.array([vor.vertices[e] for e in vor.ridge_vertices if -1 not in e])  # (E, 2, 2)
+    mid = segs.mean(axis=1)
+    segs = segs[np.all((mid >= 0) & (mid < 1), axis=1)]  # one copy of every edge of the torus
+    length = torch.from_numpy(np.linalg.norm(segs[:, 1] - segs[:, 0], axis=1))
+    pick = torch.multinomial(length / length.sum(), n, replacement=True, generator=gen)
+    t = torch.rand(n, 1, generator=gen, dtype=F64)
+    s = torch.from_numpy(segs)[pick]
+    return _wrap(s[:, 0] + t * (s[:, 1] - s[:, 0]))
+
+
+def field_cox(intensity: torch.Tensor, n: int, seed: int | torch.Generator | None = None) -> torch.Tensor:
+    """``n`` points drawn from a non-negative intensity image (M, N) on the torus: a pixel with probability
+    proportional to its value, then a uniform position inside it (a Cox process when the image is random,
+    e.g. a function of a turbulence field).
+
+    Returns
+    -------
+    (n, 2) float64 tensor, row coordinate first
+    """
+    check_tensor(intensity, "intensity", dtype="floating", ndim=2)
+    if bool((intensity < 0).any()) or float(intensity.sum()) <= 0:
+        raise ValueError("intensity: expected non-negative values with a positive sum")
+    n = int(check_positive(n, "n", integer=True))
+    gen = make_generator(seed)
+    M, N = intensity.shape
+    w = intensity.detach().to("cpu", F64).flatten()
+    pick = torch.multinomial(w / w.sum(), n, replacement=True, generator=gen)
+    rows, cols = (pick // N).to(F64), (pick % N).to(F64)
+    jitter = torch.rand(n, 2, generator=gen, dtype=F64)
+    return _wrap(torch.stack([(rows + jitter[:, 0]) / M, (cols + jitter[:, 1]) / N], dim=1))
 
 
 #: Named processes at a target intensity :math:`\lambda` (mean number of points on the unit torus).

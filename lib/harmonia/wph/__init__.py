@@ -24,8 +24,8 @@ from harmonia.wph.correlations import (
     shifted_correlations,
 )
 from harmonia.wph.foveal import foveal_covariance, foveal_features
-from harmonia.wph.models import maxent_moments, model_B, model_C, model_D
-from harmonia.wph.moments import MORLET_WIDTH_FACTOR, WPH1D, WPH2D, AngularWPH2D, PhaseHarmonicCov
+from harmonia.wph.models import maxent_moments, model_B, model_C, model_D, point_process_moments
+from harmonia.wph.moments import MORLET_WIDTH_FACTOR, WPH1D, WPH2D, AngularWPH2D, PhaseHarmonicCov, ShiftedWPH2D
 
 __all__ = [
     "MomentIndex",
@@ -36,6 +36,8 @@ __all__ = [
     "WPH1D",
     "WPH2D",
     "AngularWPH2D",
+    "ShiftedWPH2D",
+    "point_process_moments",
     "half_plane_shifts",
     "maxent_moments",
     "model_B",

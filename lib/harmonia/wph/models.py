@@ -21,7 +21,11 @@ Shifts :math:`(n_1,n_2)` (axis 0, axis 1) run over the half plane :math:`n_1\\in
 Counts for the paper's parameters (:math:`J=5,L=8,\\Delta_\\ell=4,\\Delta_n=2`), in the paper's counting
 (:meth:`MomentIndex.count_real` ``"zhang-mallat-2021"``): B 6 895, C 10 927, D 769.
 
-Used in: chapter 07.
+:func:`point_process_moments` is the set of Brochard et al.'s particle descent (chapter 10): the
+scale-interaction families of Mallat, Zhang, Rochette with each first wavelet also taken *shifted* along
+its direction.
+
+Used in: chapters 07, 10.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from harmonia.config import check_positive
 from harmonia.fourier import half_plane_shifts
 from harmonia.wph.index import MomentIndex, build_index, scale_interaction_2d
 
-__all__ = ["model_B", "model_C", "model_D", "maxent_moments"]
+__all__ = ["model_B", "model_C", "model_D", "maxent_moments", "point_process_moments"]
 
 
 def maxent_moments(J: int, L: int, dj: int, dl: int | None = None, dk: int = 0, dn: int = 2,
@@ -133,3 +137,43 @@ def model_D(J: int = 5, L: int = 8, dj: int = 1, dk: int = 0) -> MomentIndex:
     q_of = qs[index.field_filter]
     real = (index.field_filter == lp) | ((index.field_k == 0) & ((q_of == 0) | (q_of == L)))
     return replace(index, field_real=real)
+
+
+def point_process_moments(J: int, L: int, dj: int = 2, dl: int | None = None, dk: int = 0,
+                          shifted: bool = True) -> MomentIndex:
+    """The moments of the particle descent (Brochard, Błaszczyszyn, Mallat, Zhang 2022; authors' code).
+
+    Filters are numbered ``j * 2L + l`` (bump wavelets), then ``J * 2L + j * 2L + l`` (the same wavelets
+    shifted by :math:`2^j` pixels along their direction, see :class:`~harmonia.wph.ShiftedWPH2D`), the
+    low-pass last. Rows, with :math:`d(\\ell_1,\\ell_2)\\le\\Delta_\\ell` and the first wavelet plain or
+    shifted (``shifted``), the second plain:
+
+    - (a) same scale, :math:`(k_1,k_2)\\in\\{(1,0),(1,1)\\}`; (b) same scale :math:`(0,0)`;
+    - (c) :math:`j_1<j_2\\le j_1+\\Delta_j`, :math:`(0,k_2)`, :math:`k_2\\in\\{0,1,2\\}`;
+    - (d) :math:`j_1<j_2\\le j_1+\\Delta_j`, :math:`(1,2^{j_2-j_1}\\pm\\Delta_k)`;
+    - (e) the low-pass energy.
+
+    No means are appended. Complex moments (``len(row_f1)``): 1 681 for :math:`J=3`, :math:`L=4`; 2 561 for
+    :math:`J=4` (the authors' demo; 1 281 without shifts); 3 441 for :math:`J=5`.
+
+    Used in: chapter 10.
+    """
+    base = scale_interaction_2d(J, L, dj, dl, dk, full_circle=True, lowpass=True)
+    n_wav = J * 2 * L
+    lp_old = base.lowpass
+    fields = list(zip(base.field_filter.tolist(), base.field_k.tolist()))
+    rows = []
+    for f1, f2, t in zip(base.row_f1.tolist(), base.row_f2.tolist(), base.row_shift.tolist()):
+        (a, k1), (b, k2) = fields[f1], fields[f2]
+        if a == lp_old:
+            continue
+        rows.append((a, k1, b, k2, tuple(t)))
+        if shifted:
+            rows.append((n_wav + a, k1, b, k2, tuple(t)))
+    lp = 2 * n_wav if shifted else n_wav
+    rows.append((lp, 1, lp, 1, (0, 0)))
+    n_filters = lp + 1
+    js = np.array([(f % n_wav) // (2 * L) if f != lp else -1 for f in range(n_filters)])
+    ls = np.array([(f % n_wav) % (2 * L) if f != lp else -1 for f in range(n_filters)])
+    sh = np.array([f >= n_wav and f != lp for f in range(n_filters)])
+    return build_index(rows, [], lp, {"j": js, "l": ls, "shifted": sh, "L": L, "n_theta": 2 * L}, 2)

@@ -27,11 +27,12 @@ from torch import nn
 from harmonia.config import check_in, check_tensor
 from harmonia.filters.bump import filter_bank_bump_2d
 from harmonia.filters.morlet1d import morlet_bank_1d
+from harmonia.fourier import spatial_shift
 from harmonia.pointwise import phase_harmonic
 from harmonia.wph.index import MomentIndex, build_index, scale_interaction_2d, tolerance_rule_1d
-from harmonia.wph.models import model_D
+from harmonia.wph.models import model_D, point_process_moments
 
-__all__ = ["PhaseHarmonicCov", "WPH1D", "WPH2D", "AngularWPH2D", "MORLET_WIDTH_FACTOR"]
+__all__ = ["PhaseHarmonicCov", "WPH1D", "WPH2D", "AngularWPH2D", "ShiftedWPH2D", "MORLET_WIDTH_FACTOR"]
 
 #: Half-width of a Morlet band at :math:`k=1` in units of its :math:`\sigma`: :math:`\pi/(2\sqrt3)`
 #: (the authors' :math:`\delta=\frac{\pi}{2\sqrt3}\sigma_0/\xi_0` times :math:`\xi`).
@@ -349,6 +350,41 @@ class WPH2D(PhaseHarmonicCov):
         if index is None:
             index = scale_interaction_2d(J, L, dj, dl, dk, full_circle=True)
         super().__init__(filters, index, **kwargs)
+
+
+class ShiftedWPH2D(PhaseHarmonicCov):
+    """Phase harmonic moments with bump wavelets and their copies shifted along their direction: the moment
+    operator of the particle descent (chapter 10), index :func:`~harmonia.wph.point_process_moments`.
+
+    The shifted copy :math:`\\psi_{j,\\ell,1}(u)=\\psi_{j,\\ell}(u+\\tau_{j\\ell})` with
+    :math:`\\tau_{j\\ell}=2^j(\\sin\\theta_\\ell,\\cos\\theta_\\ell)` (rows, columns) -- :math:`2^j` pixels along the
+    wavelet's central frequency (the bump module measures :math:`\\theta` from the column axis) -- is a
+    Fourier phase ramp (:func:`harmonia.fourier.spatial_shift`), so a moment between a shifted and a plain
+    wavelet compares coefficients :math:`2^j` pixels apart along the direction of oscillation.
+
+    Parameters
+    ----------
+    M, N, J, L : int
+    dj, dl, dk : int, the families' bands (defaults of the authors: 2, L/2, 0)
+    shifted : bool, include the shifted copies
+    **kwargs : ``center``, ``std_norm``, ``include_means`` of :class:`PhaseHarmonicCov`
+
+    Used in: chapter 10.
+    """
+
+    def __init__(self, M: int, N: int, J: int, L: int, dj: int = 2, dl: int | None = None, dk: int = 0,
+                 shifted: bool = True, **kwargs) -> None:
+        bank = filter_bank_bump_2d(M, N, J, L, full_circle=True)
+        psi = bank["psi"].reshape(-1, M, N)
+        parts = [psi.to(torch.complex128)]
+        if shifted:
+            theta = bank["theta"]
+            tau = torch.stack([torch.stack([2.0**j * torch.sin(theta), 2.0**j * torch.cos(theta)], dim=-1)
+                               for j in range(J)]).reshape(-1, 2)
+            parts.append(spatial_shift(psi, tau))
+        parts.append(bank["phi"][None].to(torch.complex128))
+        kwargs.setdefault("include_means", False)
+        super().__init__(torch.cat(parts), point_process_moments(J, L, dj, dl, dk, shifted), **kwargs)
 
 
 class AngularWPH2D(PhaseHarmonicCov):
