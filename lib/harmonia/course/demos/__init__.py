@@ -27,6 +27,7 @@ DEVICE_CHECKS: dict[str, str] = {
     "07": "maxent",
     "08": "texture_synthesis",
     "09": "wireless_networks",
+    "10": "point_process_synthesis",
 }
 
 
