@@ -24,6 +24,7 @@ __version__ = "0.1.0"
 LAYERS: dict[str, int] = {
     "harmonia.config": 0,
     "harmonia.fourier": 1,
+    "harmonia.ode": 1,
     "harmonia.pointwise": 1,
     "harmonia.filters": 2,
     "harmonia.nn": 2,
@@ -35,6 +36,7 @@ LAYERS: dict[str, int] = {
     "harmonia.wph": 4,
     "harmonia.maxent": 4,
     "harmonia.optim": 4,
+    "harmonia.games": 4,
     "harmonia.distributed": 5,
     "harmonia.pointprocess": 5,
     "harmonia.course": 9,
