@@ -28,6 +28,7 @@ DEVICE_CHECKS: dict[str, str] = {
     "08": "texture_synthesis",
     "09": "wireless_networks",
     "10": "point_process_synthesis",
+    "11": "gan_nash_gaussian",
 }
 
 
