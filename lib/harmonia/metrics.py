@@ -40,7 +40,7 @@ from harmonia.fourier import circular_crosscorr
 
 __all__ = ["align_circular", "relative_error", "relative_error_aligned", "psnr", "psnr_aligned",
            "max_normalized_crosscorr", "radial_power_spectrum", "log_spectrum_error", "pixel_correlation", "kurtosis",
-           "spectral_rel_error"]
+           "spectral_rel_error", "wasserstein1_exact"]
 
 
 def _check(x: torch.Tensor, x0: torch.Tensor, dims: int | Sequence[int],
@@ -373,3 +373,29 @@ def _spectral_norm(A: torch.Tensor, hermitian: bool) -> torch.Tensor:
     if hermitian:
         return torch.linalg.eigvalsh(0.5 * (A + A.mH)).abs().max()
     return torch.linalg.matrix_norm(A, ord=2)
+
+
+def wasserstein1_exact(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    r"""Exact Wasserstein-1 distance between two empirical measures with the same number of points,
+    :math:`W_1=\min_\pirac1n\sum_i\|a_i-b_{\pi(i)}\|` over permutations (an optimal assignment, by
+    ``scipy.optimize.linear_sum_assignment`` on the Euclidean cost matrix).
+
+    Parameters
+    ----------
+    a, b : (n, d) real tensors
+
+    Returns
+    -------
+    0-d float64 tensor
+
+    Used in: chapter 12.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    check_tensor(a, "a", dtype="floating", ndim=2)
+    check_tensor(b, "b", dtype="floating", ndim=2)
+    if a.shape != b.shape:
+        raise ValueError(f"b: expected the shape of a {tuple(a.shape)} (equal sizes), got {tuple(b.shape)}")
+    cost = torch.cdist(a.detach().double().cpu(), b.detach().double().cpu())
+    rows, cols = linear_sum_assignment(cost.numpy())
+    return cost[torch.as_tensor(rows), torch.as_tensor(cols)].mean()

@@ -4,12 +4,28 @@
   symplectic gradient adjustment, the Jacobian of an update map and its spectral radius;
 - :mod:`~harmonia.games.moment_gan` -- moment-matching GANs for stationary Gaussian processes on the
   circle: convolution generators, periodograms, second-order discriminators, Nash gaps, the per-frequency
-  systems and their stability threshold (chapter 11).
+  systems and their stability threshold (chapter 11);
+- :mod:`~harmonia.games.riemannian` -- tau-GDA and tau-SGA on products of Riemannian manifolds, Hessian
+  blocks at a critical point, DNE/DSE, the linearised update maps and their rates (chapter 12).
 
 Used in: chapters 11, 12.
 """
 
 from harmonia.games.core import MinMaxGame, gda_step, run_dynamics, sga_step, spectral_radius, update_jacobian
+from harmonia.games.riemannian import (
+    M_asga,
+    M_gda,
+    M_sga,
+    asymptotic_blocks,
+    best_rate,
+    classify,
+    gamma_star,
+    hessian_blocks,
+    rate,
+    riemannian_grads,
+    tau_gda_step,
+    tau_sga_step,
+)
 from harmonia.games.moment_gan import (
     FAMILIES,
     FEATURES,
@@ -29,6 +45,18 @@ from harmonia.games.moment_gan import (
 )
 
 __all__ = [
+    "riemannian_grads",
+    "tau_gda_step",
+    "tau_sga_step",
+    "hessian_blocks",
+    "classify",
+    "M_gda",
+    "M_sga",
+    "M_asga",
+    "gamma_star",
+    "rate",
+    "best_rate",
+    "asymptotic_blocks",
     "MinMaxGame",
     "gda_step",
     "sga_step",

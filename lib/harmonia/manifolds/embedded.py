@@ -1,0 +1,188 @@
+r"""Embedded submanifolds of a Euclidean space with the induced metric.
+
+Every manifold gives, at a point :math:`z`:
+
+- the orthogonal projection :math:`P_z` onto the tangent space (:meth:`Manifold.proj`);
+- a retraction :math:`R_z(v)` (:meth:`Manifold.retr`): :math:`R_z(0)=z`, :math:`\frac{d}{dt}R_z(tv)|_{t=0}=v`;
+- the Riemannian gradient :math:`P_z\nabla\bar f` of a smooth extension :math:`\bar f` (:meth:`Manifold.egrad2rgrad`);
+- the Riemannian Hessian-vector product, the projected Euclidean one plus a curvature (Weingarten) term
+  (:meth:`Manifold.ehess2rhess`):
+
+==============  ==========================================  ===================================================  ====================================================================
+manifold        :math:`P_z(v)`                              :math:`R_z(v)`                                       Hessian correction (added to :math:`P_z\nabla^2\bar f[u]`)
+==============  ==========================================  ===================================================  ====================================================================
+Euclidean       :math:`v`                                   :math:`z+v`                                          none
+sphere          :math:`v-(z^\top v)z`                       :math:`(z+v)/\|z+v\|`                                :math:`-(z^\top\nabla\bar f)\,u`
+Stiefel         :math:`V-X\,\mathrm{sym}(X^\top V)`         QR (sign-fixed), polar, or Cayley                    :math:`-P_X(U\,\mathrm{sym}(X^\top\nabla\bar f))`
+==============  ==========================================  ===================================================  ====================================================================
+
+:math:`\mathrm{sym}(M)=(M+M^\top)/2`. Points of the sphere are vectors (..., m); points of
+:math:`\mathrm{St}(n,p)=\{X\in\mathbb R^{n\times p}:X^\top X=I_p\}` are (n, p) matrices; :class:`Orthogonal` is
+:math:`\mathrm{St}(n,n)`.
+
+Used in: chapter 12.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from harmonia.config import check_in, check_int, check_tensor, make_generator
+
+__all__ = ["RETRACTIONS", "sym", "Manifold", "Euclidean", "Sphere", "Stiefel", "Orthogonal"]
+
+RETRACTIONS = ("qr", "polar", "cayley")
+
+
+def sym(M: torch.Tensor) -> torch.Tensor:
+    """:math:`(M+M^\\top)/2` over the last two dimensions."""
+    return 0.5 * (M + M.transpose(-1, -2))
+
+
+class Manifold:
+    """Base class: ``shape`` of a point, ``dim`` (intrinsic dimension) and the operations of the module
+    docstring. Subclasses implement :meth:`proj`, :meth:`retr`, :meth:`weingarten`, :meth:`random`,
+    :meth:`distance_to`."""
+
+    shape: tuple[int, ...] = ()
+    dim: int = 0
+
+    def proj(self, z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def retr(self, z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def weingarten(self, z: torch.Tensor, egrad: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """The curvature term of the Riemannian Hessian (0 in flat space)."""
+        return torch.zeros_like(u)
+
+    def egrad2rgrad(self, z: torch.Tensor, egrad: torch.Tensor) -> torch.Tensor:
+        """Riemannian gradient :math:`P_z\\nabla\\bar f` from the Euclidean one."""
+        return self.proj(z, egrad)
+
+    def ehess2rhess(self, z: torch.Tensor, egrad: torch.Tensor, ehess_u: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Riemannian Hessian-vector product :math:`\\mathrm{Hess}f(z)[u]` for a tangent ``u``, from the Euclidean
+        gradient and Hessian-vector product :math:`\\nabla^2\\bar f[u]`."""
+        return self.proj(z, ehess_u) + self.proj(z, self.weingarten(z, egrad, u))
+
+    def check(self, z: torch.Tensor, atol: float = 1e-10) -> bool:
+        """Whether ``z`` lies on the manifold (to ``atol``)."""
+        return True
+
+    def tangent_basis(self, z: torch.Tensor) -> torch.Tensor:
+        """An orthonormal basis of :math:`T_z`: (dim, *shape), from the projections of the canonical basis
+        (Gram-Schmidt through a QR of the projected vectors)."""
+        N = math.prod(self.shape)
+        eye = torch.eye(N, dtype=z.dtype, device=z.device).reshape(N, *self.shape)
+        P = torch.stack([self.proj(z, e) for e in eye]).reshape(N, N)   # rows: P e_i
+        U, S, _ = torch.linalg.svd(P.T)
+        return U[:, : self.dim].T.reshape(self.dim, *self.shape)
+
+
+class Euclidean(Manifold):
+    """:math:`\\mathbb R^{\\text{shape}}` (projection = identity, retraction :math:`z+v`)."""
+
+    def __init__(self, *shape: int) -> None:
+        self.shape = tuple(check_int(s, "shape") for s in shape)
+        self.dim = math.prod(self.shape)
+
+    def proj(self, z, v):
+        return v
+
+    def retr(self, z, v):
+        return z + v
+
+    def random(self, generator: torch.Generator | int | None = None, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        return torch.randn(self.shape, generator=make_generator(generator), dtype=dtype)
+
+
+class Sphere(Manifold):
+    """The unit sphere :math:`S^{m-1}\\subset\\mathbb R^m`."""
+
+    def __init__(self, m: int) -> None:
+        self.shape = (check_int(m, "m", 2),)
+        self.dim = m - 1
+
+    def proj(self, z, v):
+        return v - (z * v).sum(-1, keepdim=True) * z
+
+    def retr(self, z, v):
+        w = z + v
+        return w / w.norm(dim=-1, keepdim=True)
+
+    def weingarten(self, z, egrad, u):
+        return -(z * egrad).sum(-1, keepdim=True) * u
+
+    def check(self, z, atol=1e-10):
+        return bool(((z.norm(dim=-1) - 1).abs() <= atol).all())
+
+    def random(self, generator=None, dtype=torch.float64):
+        z = torch.randn(self.shape, generator=make_generator(generator), dtype=dtype)
+        return z / z.norm()
+
+
+class Stiefel(Manifold):
+    """:math:`\\mathrm{St}(n,p)=\\{X\\in\\mathbb R^{n\\times p}:X^\\top X=I_p\\}`, dimension :math:`np-p(p+1)/2`.
+
+    Parameters
+    ----------
+    n, p : int, :math:`n\\ge p`
+    retraction : {"qr", "polar", "cayley"}
+        ``"qr"``: the Q factor of :math:`X+V` with :math:`\\mathrm{diag}(R)>0` (the sign fix makes it a smooth map);
+        ``"polar"``: :math:`(X+V)(I+V^\\top V)^{-1/2}`; ``"cayley"``: :math:`(I-\\tfrac12W)^{-1}(I+\\tfrac12W)X` with the
+        skew :math:`W=\\hat V X^\\top-X\\hat V^\\top`, :math:`\\hat V=V-\\tfrac12X(X^\\top V)`.
+    """
+
+    def __init__(self, n: int, p: int, retraction: str = "qr") -> None:
+        n, p = check_int(n, "n"), check_int(p, "p")
+        if p > n:
+            raise ValueError(f"p: expected p <= n (orthonormal columns), got n={n}, p={p}")
+        self.n, self.p = n, p
+        self.shape = (n, p)
+        self.dim = n * p - p * (p + 1) // 2
+        self.retraction = check_in(retraction, "retraction", RETRACTIONS)
+
+    def proj(self, X, V):
+        return V - X @ sym(X.transpose(-1, -2) @ V)
+
+    def retr(self, X, V):
+        if self.retraction == "qr":
+            Q, R = torch.linalg.qr(X + V)
+            s = torch.sign(torch.diagonal(R, dim1=-2, dim2=-1))
+            s = torch.where(s == 0, torch.ones_like(s), s)
+            return Q * s[..., None, :]
+        if self.retraction == "polar":
+            Y = X + V
+            e, U = torch.linalg.eigh(Y.transpose(-1, -2) @ Y)          # = I + V^T V for tangent V
+            return Y @ (U * e.rsqrt()[..., None, :]) @ U.transpose(-1, -2)
+        Vh = V - 0.5 * X @ (X.transpose(-1, -2) @ V)
+        W = Vh @ X.transpose(-1, -2) - X @ Vh.transpose(-1, -2)
+        eye = torch.eye(self.n, dtype=X.dtype, device=X.device)
+        return torch.linalg.solve(eye - 0.5 * W, (eye + 0.5 * W) @ X)
+
+    def weingarten(self, X, egrad, U):
+        return -U @ sym(X.transpose(-1, -2) @ egrad)
+
+    def check(self, X, atol=1e-10):
+        eye = torch.eye(self.p, dtype=X.dtype, device=X.device)
+        return bool(((X.transpose(-1, -2) @ X - eye).abs() <= atol).all())
+
+    def random(self, generator=None, dtype=torch.float64):
+        A = torch.randn(self.n, self.p, generator=make_generator(generator), dtype=dtype)
+        return _qf(A)
+
+
+def _qf(A: torch.Tensor) -> torch.Tensor:
+    Q, R = torch.linalg.qr(A)
+    s = torch.sign(torch.diagonal(R, dim1=-2, dim2=-1))
+    return Q * torch.where(s == 0, torch.ones_like(s), s)[..., None, :]
+
+
+class Orthogonal(Stiefel):
+    """The orthogonal group :math:`O(n)=\\mathrm{St}(n,n)`, dimension :math:`n(n-1)/2`."""
+
+    def __init__(self, n: int, retraction: str = "qr") -> None:
+        super().__init__(n, n, retraction)
