@@ -29,6 +29,7 @@ DEVICE_CHECKS: dict[str, str] = {
     "09": "wireless_networks",
     "10": "point_process_synthesis",
     "11": "gan_nash_gaussian",
+    "12": "riemannian_minmax",
 }
 
 
