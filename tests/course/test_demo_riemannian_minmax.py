@@ -73,3 +73,15 @@ def test_figures_and_widget_callbacks():
 def test_device_check_on_the_cpu():
     out = demo.device_check(current(mode="fast", device="cpu"))
     assert set(out) == {"toy blocks", "critic V1"} and all(torch.isfinite(v).all() for v in out.values())
+
+
+def test_retraction_selector_callback():
+    rates = set()
+    for r in ("qr", "polar", "cayley"):
+        d, pred = demo.planted_run(r, "GDA", 0.1, 1.0, steps=40)
+        assert d.shape == (40,) and np.isfinite(d).all() and d[-1] < d[0]
+        rates.add(round(pred, 12))
+    assert len(rates) == 1  # the linearisation does not see the retraction
+    fig = demo.plot_retractions("SGA", 0.1, 1.0, highlight="polar")
+    assert fig.axes
+    plt.close(fig)

@@ -102,3 +102,18 @@ def test_bad_inputs_name_the_argument():
         Stiefel(4, 2, "exp")
     with pytest.raises(ValueError, match="m"):
         Sphere(1)
+
+
+@pytest.mark.parametrize("retraction", ["qr", "polar", "cayley"])
+def test_hessian_blocks_do_not_depend_on_the_retraction(retraction):
+    """At a critical point the pull-back Hessian is the Riemannian Hessian, whatever the retraction (the polar
+    one is twice differentiable at V = 0 thanks to its Newton-Schulz inverse square root)."""
+    from harmonia.games import hessian_blocks
+
+    St = Stiefel(4, 2, retraction=retraction)
+    E = torch.eye(4, 2, dtype=F64)
+    f = lambda xs, ys: (xs[0] ** 2).sum() + 2.0 * (E * ys[0]).sum() + xs[0][0] * ys[0][2, 0]  # noqa: E731
+    A, B, C, gnorm, _ = hessian_blocks(f, torch.zeros(2, dtype=F64), E, Euclidean(2), St)
+    assert gnorm < 1e-12 and bool(torch.isfinite(C).all())
+    assert torch.allclose(torch.linalg.eigvalsh(C), torch.full((5,), -2.0, dtype=F64), atol=1e-10)
+    assert torch.allclose(A, 2 * torch.eye(2, dtype=F64), atol=1e-10)

@@ -156,8 +156,7 @@ class Stiefel(Manifold):
             return Q * s[..., None, :]
         if self.retraction == "polar":
             Y = X + V
-            e, U = torch.linalg.eigh(Y.transpose(-1, -2) @ Y)          # = I + V^T V for tangent V
-            return Y @ (U * e.rsqrt()[..., None, :]) @ U.transpose(-1, -2)
+            return Y @ _inv_sqrt_spd(Y.transpose(-1, -2) @ Y)           # (I + V^T V)^(-1/2) for tangent V
         Vh = V - 0.5 * X @ (X.transpose(-1, -2) @ V)
         W = Vh @ X.transpose(-1, -2) - X @ Vh.transpose(-1, -2)
         eye = torch.eye(self.n, dtype=X.dtype, device=X.device)
@@ -173,6 +172,21 @@ class Stiefel(Manifold):
     def random(self, generator=None, dtype=torch.float64):
         A = torch.randn(self.n, self.p, generator=make_generator(generator), dtype=dtype)
         return _qf(A)
+
+
+def _inv_sqrt_spd(A: torch.Tensor, iterations: int = 30) -> torch.Tensor:
+    """:math:`A^{-1/2}` of symmetric positive definite matrices: by coupled Newton-Schulz iterations (smooth,
+    so twice differentiable even at :math:`A=I`, where an eigendecomposition's derivative is undefined) when
+    :math:`\\|A-I\\|_2<1/2`, by an eigendecomposition otherwise."""
+    eye = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
+    if float(torch.linalg.matrix_norm((A - eye).detach(), ord=2).max()) < 0.5:
+        Y, Z = A, eye.expand_as(A)
+        for _ in range(iterations):
+            T = 0.5 * (3 * eye - Z @ Y)
+            Y, Z = Y @ T, T @ Z
+        return Z
+    e, U = torch.linalg.eigh(A)
+    return (U * e.rsqrt()[..., None, :]) @ U.transpose(-1, -2)
 
 
 def _qf(A: torch.Tensor) -> torch.Tensor:

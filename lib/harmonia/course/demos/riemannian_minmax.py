@@ -43,12 +43,14 @@ __all__ = [
     "toy_run",
     "empirical_rate",
     "planted_game",
+    "planted_run",
     "ensemble",
     "GANRun",
     "wgan",
     "plot_cylinder",
     "plot_spectrum",
     "plot_tau_sweep",
+    "plot_retractions",
     "plot_gan",
     "device_check",
 ]
@@ -119,13 +121,14 @@ def empirical_rate(traj: np.ndarray, last: int = 200) -> float:
 
 
 # --------------------------------------------------------------------------------------- planted games
-def planted_game(seed: int, dne: bool = True, kappa: float = 1.0, negative: float = -0.3):
+def planted_game(seed: int, dne: bool = True, kappa: float = 1.0, negative: float = -0.3, retraction: str = "qr"):
     """The planted game :math:`f=\\frac12x^\\top Ax+\\sum_kx_k\\langle G_k,Y\\rangle+\\kappa\\,\\mathrm{tr}(E^\\top Y)` on
     :math:`\\mathbb R^3\\times\\mathrm{St}(4,2)`, :math:`E=[I_2;0]`, :math:`G_k\\in T_E\\mathrm{St}` random: critical point
     :math:`(0,E)`, :math:`C=-\\kappa I_5`, :math:`B_{kj}=\\langle G_k,U_j\\rangle` in the basis :math:`U` of :math:`T_E`. ``dne=False``
-    makes one eigenvalue of :math:`A` equal to ``negative``. Returns ``(f, x*, Y*, manifolds, A, G)``."""
+    makes one eigenvalue of :math:`A` equal to ``negative``; ``retraction`` is the Stiefel manifold's. Returns
+    ``(f, x*, Y*, manifolds, A, G)``."""
     gen = torch.Generator().manual_seed(seed)
-    St = Stiefel(4, 2)
+    St = Stiefel(4, 2, retraction=retraction)
     E = torch.zeros(4, 2, dtype=F64)
     E[0, 0] = E[1, 1] = 1.0
     U = St.tangent_basis(E)
@@ -140,6 +143,27 @@ def planted_game(seed: int, dne: bool = True, kappa: float = 1.0, negative: floa
         return 0.5 * xs[0] @ A @ xs[0] + (xs[0][:, None, None] * G * ys[0]).sum() + kappa * (E * ys[0]).sum()
 
     return f, torch.zeros(3, dtype=F64), E, (Euclidean(3), St), A, G
+
+
+def planted_run(retraction: str, method: str = "GDA", gamma: float = 0.1, tau: float = 1.0, theta: float = 0.5,
+                steps: int = 150, seed: int = 0) -> tuple[np.ndarray, float]:
+    """Distance :math:`\\|x\\|+\\|Y-E\\|_F` to the equilibrium of the planted DNE game along ``method`` with the Stiefel
+    ``retraction``, from a point at distance about 1e-3; and the predicted rate (the same for every retraction:
+    the linearisation only sees the retraction's first order)."""
+    f, x0, E, (mx, my), _, _ = planted_game(seed, dne=True, retraction=retraction)
+    A, B, C, _, _ = hessian_blocks(f, x0, E, mx, my)
+    M = {"GDA": M_gda(A, B, C, tau), "SGA": M_sga(A, B, C, tau, theta), "ASGA": M_asga(A, B, C, tau, theta)}[method]
+    g = torch.Generator().manual_seed(seed + 1)
+    xs = [1e-3 * torch.randn(3, generator=g, dtype=F64)]
+    ys = [my.retr(E, my.proj(E, 1e-3 * torch.randn(4, 2, generator=g, dtype=F64)))]
+    dist = []
+    for _ in range(steps):
+        if method == "GDA":
+            xs, ys = tau_gda_step(f, xs, ys, [mx], [my], gamma, tau)
+        else:
+            xs, ys = tau_sga_step(f, xs, ys, [mx], [my], gamma, tau, theta, asymptotic=method == "ASGA")
+        dist.append(float(xs[0].norm() + (ys[0] - E).norm()))
+    return np.array(dist), rate(M, gamma)
 
 
 def ensemble(s: Settings, seed: int = 0, taus: tuple[float, ...] = (0.25, 1.0, 4.0, 16.0, 64.0),
@@ -289,6 +313,23 @@ def plot_tau_sweep(A, B, C, theta: float, taus: np.ndarray, title: str) -> plt.F
     ax.set_ylabel("best rate ρ* over γ")
     ax.set_title(title)
     ax.legend(fontsize=8)
+    return fig
+
+
+def plot_retractions(method: str, gamma: float, tau: float, highlight: str = "qr") -> plt.Figure:
+    """Distance to the planted equilibrium for the three Stiefel retractions (``highlight`` drawn thick), with
+    the predicted rate :math:`\\rho^k`."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    pred = None
+    for r in ("qr", "polar", "cayley"):
+        d, pred = planted_run(r, method, gamma, tau)
+        ax.semilogy(np.arange(1, len(d) + 1), d, lw=2.5 if r == highlight else 1, label=f"{r} retraction")
+    k = np.arange(1, len(d) + 1)
+    ax.semilogy(k, d[0] * pred ** (k - 1), "k--", lw=0.8, label=f"predicted rate ρ = {pred:.3f}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("distance to (0, E)")
+    ax.set_title(f"{method}, γ = {gamma:g}, τ = {tau:g}: the retraction does not change the local rate", fontsize=9)
+    ax.legend(fontsize=7)
     return fig
 
 
