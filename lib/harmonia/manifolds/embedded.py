@@ -150,10 +150,7 @@ class Stiefel(Manifold):
 
     def retr(self, X, V):
         if self.retraction == "qr":
-            Q, R = torch.linalg.qr(X + V)
-            s = torch.sign(torch.diagonal(R, dim1=-2, dim2=-1))
-            s = torch.where(s == 0, torch.ones_like(s), s)
-            return Q * s[..., None, :]
+            return _qf(X + V)
         if self.retraction == "polar":
             Y = X + V
             return Y @ _inv_sqrt_spd(Y.transpose(-1, -2) @ Y)           # (I + V^T V)^(-1/2) for tangent V

@@ -29,6 +29,7 @@ import torch
 from scipy.spatial import Voronoi
 
 from harmonia.config import check_positive, check_tensor, make_generator
+from harmonia.pointprocess.marks import periodic_distances
 
 __all__ = ["poisson", "matern_cluster", "matern_hardcore", "perturbed_lattice", "SAMPLERS", "sample", "binomial",
            "cluster_fixed", "voronoi_edge_cox", "field_cox"]
@@ -44,12 +45,6 @@ def _wrap(y: torch.Tensor) -> torch.Tensor:
     """``y mod 1`` in [0, 1): ``-1e-17 % 1.0`` rounds to 1.0 in floating point, so fold that back to 0."""
     y = y % 1.0
     return torch.where(y >= 1.0, y - 1.0, y)
-
-
-def _torus_gaps(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Periodic distances between the rows of a (n, 2) and b (m, 2): (n, m)."""
-    d = (a[:, None, :] - b[None, :, :] + 0.5) % 1.0 - 0.5
-    return d.norm(dim=-1)
 
 
 def poisson(intensity: float, seed: int | torch.Generator | None = None) -> torch.Tensor:
@@ -103,7 +98,7 @@ def matern_hardcore(intensity: float, r: float, seed: int | torch.Generator | No
     gen = make_generator(seed)
     x = torch.rand(_count(intensity, gen), 2, generator=gen, dtype=F64)
     birth = torch.rand(len(x), generator=gen, dtype=F64)
-    close = _torus_gaps(x, x) < r
+    close = periodic_distances(x) < r
     close.fill_diagonal_(False)
     older = close & (birth[None, :] < birth[:, None])  # a neighbour within r born before me
     return x[~older.any(dim=1)]

@@ -197,6 +197,9 @@ class AlphaStats(nn.Module):
         self.register_buffer("shifted", torch.tensor(shifted, dtype=torch.bool))
         lp = [(c, c2) for c in range(C) for c2 in range(C)]
         self.register_buffer("lowpass_pairs", torch.tensor(lp, dtype=torch.int64))
+        self.register_buffer("lowpass_shifted", torch.ones(len(lp), dtype=torch.bool))
+        self.register_buffer("haar_pairs", torch.arange(3 * C).repeat(2, 1).T.contiguous())
+        self.register_buffer("haar_shifted", torch.ones(3 * C, dtype=torch.bool))
         if "lowpass" in self.extras:
             rows.extend(("lowpass", c, c2, tuple(t)) for c, c2 in lp for t in self.shifts.tolist())
         if "haar" in self.extras:
@@ -278,13 +281,10 @@ class AlphaStats(nn.Module):
         x_hat = torch.fft.fft2(xb)
         if "lowpass" in self.extras:
             y = (self.std_lowpass(self._lowpass(x_hat)) * self.masks[-1]).abs()
-            parts.append(shifted_correlations(y, y, self.lowpass_pairs, self.shifts,
-                                              torch.ones(len(self.lowpass_pairs), dtype=torch.bool), self.method))
+            parts.append(shifted_correlations(y, y, self.lowpass_pairs, self.shifts, self.lowpass_shifted, self.method))
         if "haar" in self.extras:
             h = self.std_haar(self._haar(x_hat)).abs()
-            diag = torch.arange(3 * self.C, device=h.device).repeat(2, 1).T
-            parts.append(shifted_correlations(h, h, diag, self.shifts,
-                                              torch.ones(3 * self.C, dtype=torch.bool), self.method))
+            parts.append(shifted_correlations(h, h, self.haar_pairs, self.shifts, self.haar_shifted, self.method))
         if "color" in self.extras:
             parts.append(color_correlation(xb).flatten(-2))
         return torch.cat(parts, dim=-1).reshape(*lead, self.n_stats)

@@ -7,6 +7,7 @@ this module holds the chapter's runners, evaluations and figures.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,7 @@ import torch
 from harmonia.course.plots import to_host
 from harmonia.course.settings import ChapterSettings, extend
 from harmonia.data.textures import bubbles, cracks, texture_image
+from harmonia.filters.morlet2d import filter_bank_2d
 from harmonia.maxent import microcanonical_synthesis, random_phase_surrogate
 from harmonia.metrics import log_spectrum_error, max_normalized_crosscorr, pixel_correlation, radial_power_spectrum
 from harmonia.nn import RandomFilterGram
@@ -242,13 +244,18 @@ def plot_evaluation(rows: dict[str, dict[str, dict[str, float]]]) -> plt.Figure:
     return fig
 
 
+@functools.lru_cache(maxsize=4)
+def _wavelets(size: int, J: int, L: int) -> torch.Tensor:
+    """The Morlet spectra (J*L, size, size) of the ALPHA operator, built once per size for the widget."""
+    return torch.stack([p["levels"][0] for p in filter_bank_2d(size, size, J, L)["psi"]])
+
+
 def plot_rectifier(x: torch.Tensor, s: Settings, alpha: float, j: int = 1, l: int = 0) -> plt.Figure:
     """The real part :math:`\\mathrm{Re}(e^{-i\\alpha}x\\star\\psi_{j,\\ell})`, its rectification
     :math:`\\rho_\\alpha`, and the rectifier's response :math:`\\mathrm{ReLU}(\\cos(\\varphi-\\alpha))` on the
     phase circle."""
-    op = build_operator("alpha", s, True)
-    n = j * s.L + l
-    z = torch.fft.ifft2(torch.fft.fft2(x) * op.psi_hat[n])
+    psi_hat = _wavelets(s.size, s.J, s.L).to(dtype=x.dtype, device=x.device)
+    z = torch.fft.ifft2(torch.fft.fft2(x) * psi_hat[j * s.L + l])
     rotated = (z * complex(math.cos(alpha), -math.sin(alpha))).real
     rho = phase_filter(z * complex(math.cos(alpha), -math.sin(alpha)), 1)[..., 0]
     fig = plt.figure(figsize=(10, 3.3))
