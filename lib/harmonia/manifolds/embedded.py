@@ -31,7 +31,7 @@ import torch
 
 from harmonia.config import check_in, check_int, check_tensor, make_generator
 
-__all__ = ["RETRACTIONS", "sym", "Manifold", "Euclidean", "Sphere", "Stiefel", "Orthogonal"]
+__all__ = ["RETRACTIONS", "sym", "skew", "Manifold", "Euclidean", "Sphere", "Stiefel", "Orthogonal"]
 
 RETRACTIONS = ("qr", "polar", "cayley")
 
@@ -39,6 +39,11 @@ RETRACTIONS = ("qr", "polar", "cayley")
 def sym(M: torch.Tensor) -> torch.Tensor:
     """:math:`(M+M^\\top)/2` over the last two dimensions."""
     return 0.5 * (M + M.transpose(-1, -2))
+
+
+def skew(M: torch.Tensor) -> torch.Tensor:
+    """:math:`(M-M^\top)/2` over the last two dimensions."""
+    return 0.5 * (M - M.transpose(-1, -2))
 
 
 class Manifold:
@@ -193,7 +198,52 @@ def _qf(A: torch.Tensor) -> torch.Tensor:
 
 
 class Orthogonal(Stiefel):
-    """The orthogonal group :math:`O(n)=\\mathrm{St}(n,n)`, dimension :math:`n(n-1)/2`."""
+    """The orthogonal group :math:`O(n)=\\mathrm{St}(n,n)`, dimension :math:`n(n-1)/2`.
+
+    Besides the Stiefel operations it offers what transform learning (chapter 13) moves along: *left*
+    multiplicative updates :math:`\\Phi\\leftarrow e^{tE}\\Phi` with a skew generator :math:`E`
+    (:meth:`retr_expm`), the polar projection onto :math:`O(n)` (:meth:`polar`) and Givens rotations of two rows
+    (:meth:`givens`, :meth:`rotate_rows`), all of which keep :math:`\\Phi^\\top\\Phi=I` to rounding.
+    Used in: chapters 12, 13.
+    """
 
     def __init__(self, n: int, retraction: str = "qr") -> None:
         super().__init__(n, n, retraction)
+
+    @staticmethod
+    def polar(A: torch.Tensor) -> torch.Tensor:
+        """The orthogonal factor :math:`UV^\\top` of :math:`A=U\\Sigma V^\\top` (the nearest orthogonal matrix in
+        Frobenius norm). A: (..., n, n) -> (..., n, n)."""
+        A = check_tensor(A, "A", shape=("...", "n", "n"), dtype="floating")
+        if A.shape[-1] != A.shape[-2]:
+            raise ValueError(f"A: expected square matrices (..., n, n), got shape {tuple(A.shape)}")
+        U, _, Vh = torch.linalg.svd(A)
+        return U @ Vh
+
+    @staticmethod
+    def retr_expm(Phi: torch.Tensor, E: torch.Tensor, step: float = 1.0) -> torch.Tensor:
+        """:math:`e^{tE}\\Phi` for a skew-symmetric generator :math:`E` (rows of :math:`\\Phi` are rotated together).
+        Phi, E: (..., n, n) -> (..., n, n)."""
+        return torch.linalg.matrix_exp(step * E) @ Phi
+
+    @staticmethod
+    def givens(n: int, p: int, q: int, theta: float | torch.Tensor, *, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """The rotation :math:`G` with :math:`(G\\Phi)_p=c\\phi_p+s\\phi_q`, :math:`(G\\Phi)_q=-s\\phi_p+c\\phi_q`
+        (:math:`c=\\cos\\theta`, :math:`s=\\sin\\theta`), identity elsewhere. Shape (n, n)."""
+        n = check_int(n, "n")
+        if not (0 <= p < n and 0 <= q < n and p != q):
+            raise ValueError(f"p, q: expected two different row indices in [0, {n}), got p={p}, q={q}")
+        theta = torch.as_tensor(theta, dtype=dtype)
+        G = torch.eye(n, dtype=dtype)
+        c, s = torch.cos(theta), torch.sin(theta)
+        G[p, p], G[p, q], G[q, p], G[q, q] = c, s, -s, c
+        return G
+
+    @staticmethod
+    def rotate_rows(Phi: torch.Tensor, p: int, q: int, c: float | torch.Tensor, s: float | torch.Tensor) -> torch.Tensor:
+        """``givens(n, p, q, theta) @ Phi`` in :math:`O(n)` operations, for :math:`c^2+s^2=1`. Returns a new tensor.
+        Phi: (..., n, m)."""
+        out = Phi.clone()
+        out[..., p, :] = c * Phi[..., p, :] + s * Phi[..., q, :]
+        out[..., q, :] = -s * Phi[..., p, :] + c * Phi[..., q, :]
+        return out
