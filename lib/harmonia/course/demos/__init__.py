@@ -30,6 +30,7 @@ DEVICE_CHECKS: dict[str, str] = {
     "10": "point_process_synthesis",
     "11": "gan_nash_gaussian",
     "12": "riemannian_minmax",
+    "13": "tl_nmf",
 }
 
 
