@@ -4,7 +4,7 @@ Layers (imports flow downward only)::
 
     layer 3  harmonia.course     teaching layer: setup(), exercises, widgets, plots, notebook tools
     layer 2  methods             one module or sub-package per method family: scattering, phase_harmonics,
-                                 wph, maxent, optim, games, nmf, distributed, pointprocess (more as chapters add them)
+                                 wph, maxent, optim, games, nmf, assimilation, distributed, pointprocess (more as chapters add them)
     layer 1  building blocks     1c: metrics, synthesis (tools the methods share)
                                  1b: filters, nn, data
                                  1a: fourier, pointwise (FFT tools and grids; modulus, phase harmonics)
@@ -39,6 +39,7 @@ LAYERS: dict[str, int] = {
     "harmonia.optim": 4,
     "harmonia.games": 4,
     "harmonia.nmf": 4,
+    "harmonia.assimilation": 4,
     "harmonia.distributed": 5,
     "harmonia.pointprocess": 5,
     "harmonia.course": 9,

@@ -9,10 +9,14 @@
 - :mod:`~harmonia.nn.flat` -- a model's parameters as one flat vector and back;
 - :mod:`~harmonia.nn.random_filters` -- Gram statistics of a random one-layer CNN (a texture baseline);
 - :mod:`~harmonia.nn.linear` -- L2-regularised softmax regression fitted exactly by L-BFGS: the
-  linear classifier that chapters put on top of fixed features.
+  linear classifier that chapters put on top of fixed features;
+- :mod:`~harmonia.nn.fczero` -- ReZero residual MLPs;
+- :mod:`~harmonia.nn.gaussian` -- Gaussian densities from a network's output (Cholesky head) and their NLL.
 """
 
+from harmonia.nn.fczero import FcZero
 from harmonia.nn.flat import FlatParams
+from harmonia.nn.gaussian import Gaussian, GaussianHead, gaussian_nll, head_size, vec_to_tril
 from harmonia.nn.grad_stats import BatchStats, grad_moments, per_sample_grads
 from harmonia.nn.linear import SoftmaxRegression
 from harmonia.nn.metrics import accuracy, error_rate, nll, pearson, r2_score
@@ -22,6 +26,12 @@ from harmonia.nn.models import init_uniform_, mlp, small_cnn, softmax_regression
 from harmonia.nn.training import FitHistory, evaluate, fit, standard_closure
 
 __all__ = [
+    "FcZero",
+    "Gaussian",
+    "GaussianHead",
+    "gaussian_nll",
+    "head_size",
+    "vec_to_tril",
     "RidgeRegression",
     "r2_score",
     "pearson",
