@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-import matplotlib.pyplot as plt
 import pytest
 import torch
 
@@ -18,12 +17,6 @@ from harmonia.manifolds import Orthogonal
 
 FAST, FULL = current(mode="fast", device="cpu"), current(mode="full", device="cpu")
 TINY = replace(demo.settings(FAST), jd_starts=1, jd_its=200, nmf_its=300, tl_starts=1, tl_its=60, notes_its=30)
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def test_settings_follow_the_mode():

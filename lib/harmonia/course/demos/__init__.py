@@ -31,6 +31,7 @@ DEVICE_CHECKS: dict[str, str] = {
     "11": "gan_nash_gaussian",
     "12": "riemannian_minmax",
     "13": "tl_nmf",
+    "14": "data_assimilation",
 }
 
 
