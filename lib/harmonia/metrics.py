@@ -25,8 +25,11 @@ The comparisons and :func:`kurtosis` take ``dims`` (``(-1,)`` for 1D signals, ``
 images); the other dimensions are batch dimensions, each element compared separately. Inputs are
 real, finite and of equal shapes.
 
+(c) Out-of-distribution scores: :func:`auroc` (tie-aware, the Mann-Whitney statistic) and the
+:func:`consistency_curve` of accuracy after rejecting the lowest scores.
+
 Used in: chapters 05-08 (inverting scattering and phase-harmonic representations); chapter 07
-(evaluating maximum-entropy syntheses).
+(evaluating maximum-entropy syntheses); chapter 15 (uncertainty scores).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from harmonia.fourier import circular_crosscorr
 
 __all__ = ["align_circular", "relative_error", "relative_error_aligned", "psnr", "psnr_aligned",
            "max_normalized_crosscorr", "radial_power_spectrum", "log_spectrum_error", "pixel_correlation", "kurtosis",
-           "spectral_rel_error", "wasserstein1_exact"]
+           "spectral_rel_error", "wasserstein1_exact", "auroc", "consistency_curve"]
 
 
 def _check(x: torch.Tensor, x0: torch.Tensor, dims: int | Sequence[int],
@@ -399,3 +402,45 @@ def wasserstein1_exact(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     cost = torch.cdist(a.detach().double().cpu(), b.detach().double().cpu())
     rows, cols = linear_sum_assignment(cost.numpy())
     return cost[torch.as_tensor(rows), torch.as_tensor(cols)].mean()
+
+
+def auroc(score_id: torch.Tensor, score_ood: torch.Tensor) -> float:
+    """Area under the ROC curve of in-distribution (positive) against out-of-distribution scores, higher = more
+    in-distribution: the probability that a random ID score exceeds a random OOD score, ties counting 1/2 (the
+    Mann-Whitney statistic, from average ranks). score_id: (n,), score_ood: (m,) -> float in [0, 1].
+
+    Used in: chapter 15."""
+    a = check_tensor(score_id, "score_id", ndim=1, dtype="real").to(torch.float64).cpu()
+    b = check_tensor(score_ood, "score_ood", ndim=1, dtype="real").to(torch.float64).cpu()
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError(f"score_id, score_ood: expected non-empty score lists, got {len(a)} and {len(b)}")
+    allv = torch.cat([a, b])
+    order = torch.argsort(allv, stable=True)
+    sorted_v = allv[order]
+    ranks = torch.empty_like(allv)
+    # average rank (1-based) over each group of tied values
+    uniq, inverse, counts = torch.unique_consecutive(sorted_v, return_inverse=True, return_counts=True)
+    ends = torch.cumsum(counts, 0).to(torch.float64)
+    avg = ends - (counts.to(torch.float64) - 1) / 2
+    ranks[order] = avg[inverse]
+    n, m = len(a), len(b)
+    return float((ranks[:n].sum() - n * (n + 1) / 2) / (n * m))
+
+
+def consistency_curve(score: torch.Tensor, correct: torch.Tensor,
+                      fractions: Sequence[float] = tuple(k / 10 for k in range(10))) -> tuple[list[float], list[float]]:
+    """Accuracy on what is kept after rejecting the lowest-scored fraction: for each ``r`` in ``fractions``, the samples
+    with score at least the ``r``-quantile are kept and their mean of ``correct`` is reported (out-of-distribution
+    samples count as wrong predictions). score: (N,); correct: (N,) bool -> (fractions, accuracies).
+
+    Used in: chapter 15."""
+    s = check_tensor(score, "score", ndim=1, dtype="real").to(torch.float64).cpu()
+    c = check_tensor(correct, "correct", shape=(len(s),)).cpu().to(torch.float64)
+    accs = []
+    for r in fractions:
+        if not 0 <= r < 1:
+            raise ValueError(f"fractions: expected values in [0, 1), got {r}")
+        thr = torch.quantile(s, r) if r > 0 else s.min()
+        kept = s >= thr
+        accs.append(float(c[kept].mean()))
+    return list(fractions), accs
