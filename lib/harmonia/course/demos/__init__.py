@@ -32,6 +32,7 @@ DEVICE_CHECKS: dict[str, str] = {
     "12": "riemannian_minmax",
     "13": "tl_nmf",
     "14": "data_assimilation",
+    "15": "lens_depth",
 }
 
 
