@@ -19,6 +19,7 @@ from harmonia.course.settings import ChapterSettings, extend
 from harmonia.data.digits import load_digits
 from harmonia.data.toys2d import grid_2d, make_moons  # noqa: F401 (make_moons re-exported for the chapter)
 from harmonia.metrics import auroc, consistency_curve
+from harmonia.nn import fit
 from harmonia.uncertainty import (
     EuclideanCentroidScorer,
     GDAScorer,
@@ -116,18 +117,9 @@ def digits_cnn(n_classes: int, seed: int = 0, feat_dim: int = 16) -> FeatureNet:
     return FeatureNet(body, nn.Linear(feat_dim, n_classes))
 
 
-def train_net(net: FeatureNet, X: torch.Tensor, y: torch.Tensor, epochs: int, lr: float = 1e-3, batch: int = 128,
-              seed: int = 0) -> FeatureNet:
-    """Adam on the cross-entropy, shuffled mini-batches (the last partial batch kept)."""
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    g = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        perm = torch.randperm(len(X), generator=g)
-        for i in range(0, len(X), batch):
-            idx = perm[i:i + batch]
-            opt.zero_grad()
-            nn.functional.cross_entropy(net(X[idx]), y[idx]).backward()
-            opt.step()
+def train_net(net: FeatureNet, X: torch.Tensor, y: torch.Tensor, epochs: int, seed: int = 0) -> FeatureNet:
+    """Adam (lr 1e-3) on the cross-entropy in mini-batches of 128, through :func:`harmonia.nn.fit`."""
+    fit(net, torch.optim.Adam(net.parameters(), lr=1e-3), X, y, epochs=epochs, batch_size=128, seed=seed)
     return net.eval()
 
 
