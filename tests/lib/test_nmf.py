@@ -16,6 +16,7 @@ import scipy.signal
 import scipy.special
 import torch
 
+from harmonia.config import make_generator
 from harmonia.data.audio import harmonic_notes
 from harmonia.manifolds import Orthogonal
 from harmonia.nmf import (
@@ -28,6 +29,7 @@ from harmonia.nmf import (
     gcm_frames,
     is_divergence,
     jacobi_jd,
+    jacobi_angle,
     jacobi_pair_coefficients,
     jd_nmf,
     legacy_starts,
@@ -52,10 +54,6 @@ from harmonia.nmf import (
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 F64 = torch.float64
-
-
-def _gen(seed):
-    return torch.Generator().manual_seed(seed)
 
 
 def _orth(M, g):
@@ -94,7 +92,7 @@ def _signed_permutation(M, g):
 # IS divergence and IS-NMF
 # ---------------------------------------------------------------------------------------------
 def test_is_divergence_properties_and_numpy_formula():
-    g = _gen(0)
+    g = make_generator(0)
     a = _exp1((7, 9), g) + 0.01
     b = _exp1((7, 9), g) + 0.01
     ref = np.sum(a.numpy() / b.numpy() - np.log(a.numpy() / b.numpy()) - 1)
@@ -115,7 +113,7 @@ def test_is_divergence_properties_and_numpy_formula():
 
 
 def _nmf_problem(seed=0, M=30, N=60, K=4):
-    g = _gen(seed)
+    g = make_generator(seed)
     Wb, Hb = _exp1((M, K), g), _exp1((K, N), g)
     V = (Wb @ Hb) * _exp1((M, N), g)                     # E ~ chi2_2 / 2
     W0 = torch.rand(M, K, generator=g, dtype=F64) + 0.5
@@ -217,7 +215,7 @@ def test_dct2_is_orthonormal_and_matches_scipy(M):
 # The split C_S = L_S + I_S
 # ---------------------------------------------------------------------------------------------
 def _split_problem(seed, M=6, N=9, K=3):
-    g = _gen(seed)
+    g = make_generator(seed)
     Phi = _orth(M, g)
     C = _spd_stack(N, M, g)
     W = _exp1((M, K), g) + 0.1
@@ -245,7 +243,7 @@ def test_split_identity_and_hadamard_bound(seed):
 
 
 def test_hadamard_bound_is_attained_by_the_joint_diagonaliser():
-    g = _gen(3)
+    g = make_generator(3)
     M, N, eps = 5, 8, 1e-2
     Phibar = _orth(M, g)
     d = _exp1((N, M), g) + 0.1
@@ -258,7 +256,7 @@ def test_hadamard_bound_is_attained_by_the_joint_diagonaliser():
 
 def test_split_is_invariant_to_signed_permutations():
     Phi, W, H, C = _split_problem(4)
-    P, perm = _signed_permutation(Phi.shape[0], _gen(5))
+    P, perm = _signed_permutation(Phi.shape[0], make_generator(5))
     assert not torch.equal(perm, torch.arange(len(perm)))
     a = losses(Phi, W, H, C, 1e-3)
     b = losses(P @ Phi, W[perm], H, C, 1e-3)
@@ -269,7 +267,7 @@ def test_split_is_invariant_to_signed_permutations():
 
 
 def test_spectrogram_from_covariances_equals_mean_power_of_transformed_frames():
-    g = _gen(6)
+    g = make_generator(6)
     S, M, N = 7, 5, 11
     Y = torch.randn(S, M, N, generator=g, dtype=F64)
     C = frame_covariances(Y)
@@ -286,7 +284,7 @@ def test_spectrogram_from_covariances_equals_mean_power_of_transformed_frames():
 
 
 def test_single_realisation_L1_is_log_of_squared_coefficients():
-    g = _gen(7)
+    g = make_generator(7)
     M, N, eps = 6, 10, 1e-4
     Y = torch.randn(1, M, N, generator=g, dtype=F64)
     Phi = _orth(M, g)
@@ -301,7 +299,7 @@ def test_single_realisation_L1_is_log_of_squared_coefficients():
 # Transform steps
 # ---------------------------------------------------------------------------------------------
 def _tl_problem(seed, M=6, N=15, K=2):
-    g = _gen(seed)
+    g = make_generator(seed)
     C = _spd_stack(N, M, g)
     Phi = _orth(M, g)
     Vhat = 0.5 + 1.5 * torch.rand(M, N, generator=g, dtype=F64)       # U = 1 / Vhat in [0.5, 2]
@@ -354,7 +352,7 @@ def test_tl_steps_are_monotone_and_stay_orthogonal(step):
 
 
 def test_many_givens_rotations_stay_orthogonal():
-    g = _gen(12)
+    g = make_generator(12)
     M = 7
     Phi = _orth(M, g)
     pairs = torch.randint(0, M, (1000, 2), generator=g)
@@ -385,6 +383,12 @@ def test_jacobi_pair_coefficients_and_closed_form_minimiser():
         best = float(tl_objective(Orthogonal.givens(M, p, q, th_star) @ Phi, C, Vhat, eps))
         assert best <= grid + 1e-12 * abs(grid)
         assert best < f0 - 1e-6                               # a random transform is not pair-optimal
+        # jacobi_angle lands on the grid's minimiser (angles mod pi, within one grid step)
+        vals = torch.tensor([float(tl_objective(Orthogonal.givens(M, p, q, th) @ Phi, C, Vhat, eps)) for th in thetas])
+        th_grid, th_lib = float(thetas[vals.argmin()]), float(jacobi_angle(Phi, C, Vhat, eps, p, q))
+        gap = abs(th_lib - th_grid) % math.pi
+        assert min(gap, math.pi - gap) <= math.pi / 1999 + 1e-12
+        assert -math.pi / 2 < th_lib <= math.pi / 2
     # tl_step_jacobi is that closed-form rotation applied to every pair in turn
     ref = Phi
     for p in range(M - 1):
@@ -398,7 +402,7 @@ def test_jacobi_pair_coefficients_and_closed_form_minimiser():
 # Joint diagonalisation
 # ---------------------------------------------------------------------------------------------
 def _orth_stack(seed, N=20, M=6):
-    g = _gen(seed)
+    g = make_generator(seed)
     Phibar = _orth(M, g)
     d = torch.exp(torch.randn(N, M, generator=g, dtype=F64))
     return Phibar.T @ torch.diag_embed(d) @ Phibar, Phibar, g
@@ -438,7 +442,7 @@ def test_jacobi_jd_recovers_the_orthogonal_diagonaliser():
 
 
 def test_pham_jd_recovers_a_non_orthogonal_mixing():
-    g = _gen(22)
+    g = make_generator(22)
     N, M = 20, 6
     A = torch.randn(M, M, generator=g, dtype=F64) + 2 * torch.eye(M, dtype=F64)
     d = torch.exp(torch.randn(N, M, generator=g, dtype=F64))
@@ -456,7 +460,7 @@ def test_pham_jd_recovers_a_non_orthogonal_mixing():
 
 def test_pham_criterion_is_flat_along_rotations_mixing_proportional_sources():
     """Two proportional rows of d: A^{-1} is not the only joint diagonaliser (JD is not unique)."""
-    g = _gen(23)
+    g = make_generator(23)
     N, M = 20, 5
     A = torch.randn(M, M, generator=g, dtype=F64) + 2 * torch.eye(M, dtype=F64)
     d = torch.exp(torch.randn(N, M, generator=g, dtype=F64))
@@ -545,9 +549,9 @@ def test_delta_L_inf_vanishes_exactly_at_signed_permutations_of_the_truth():
     data = gcm_frames(1)
     Phibar, Vbar = data.Phibar, data.Vbar
     assert abs(delta_L_inf(Phibar, Phibar, Vbar)) < 1e-12
-    P, _ = _signed_permutation(10, _gen(30))
+    P, _ = _signed_permutation(10, make_generator(30))
     assert abs(delta_L_inf(P @ Phibar, Phibar, Vbar)) < 1e-12
-    g = _gen(31)
+    g = make_generator(31)
     for _ in range(3):
         Phi = _orth(10, g)
         gap = delta_L_inf(Phi, Phibar, Vbar)
@@ -589,7 +593,7 @@ def test_tl_nmf_history_is_monotone_at_S1():
 # ---------------------------------------------------------------------------------------------
 def test_fit_sinusoids_recovers_pure_cosines():
     fs, M = 2000.0, 80
-    g = _gen(40)
+    g = make_generator(40)
     freqs = torch.tensor([440.0, 466.16, 880.0], dtype=F64)
     m = torch.arange(M, dtype=F64)
     phase = 2 * math.pi * torch.rand(3, 1, generator=g, dtype=F64)
@@ -604,7 +608,7 @@ def test_fit_sinusoids_recovers_pure_cosines():
 
 
 def test_atom_subspace_distance():
-    g = _gen(41)
+    g = make_generator(41)
     Q = _orth(10, g)
     A, B = Q[:3], Q[3:6]
     # arccos is ill-conditioned at 1: exact-equal subspaces come out at ~sqrt(machine eps), not exactly 0

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from harmonia.config import make_generator
 from harmonia.data.toys2d import grid_2d, make_blobs, make_moons, make_spiral
 from harmonia.metrics import auroc, consistency_curve
 from harmonia.uncertainty import (
@@ -35,10 +36,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 F64 = torch.float64
 
 
-def _gen(seed):
-    return torch.Generator().manual_seed(seed)
-
-
 def _brute_ld(x, Q, dist):
     n = len(Q)
     inside = sum(max(dist(x, Q[i]), dist(x, Q[j])) <= dist(Q[i], Q[j]) for i, j in itertools.combinations(range(n), 2))
@@ -46,7 +43,7 @@ def _brute_ld(x, Q, dist):
 
 
 def test_lens_depth_against_brute_force_counting():
-    g = _gen(0)
+    g = make_generator(0)
     Q, Z = torch.randn(30, 3, generator=g, dtype=F64), torch.randn(7, 3, generator=g, dtype=F64)
     ld = lens_depth_euclidean(Z, Q)
     ref = [_brute_ld(z, Q, lambda a, b: float((a - b).norm())) for z in Z]
@@ -56,7 +53,7 @@ def test_lens_depth_against_brute_force_counting():
 
 
 def test_one_dimensional_closed_form():
-    g = _gen(1)
+    g = make_generator(1)
     x = torch.randn(51, 1, generator=g, dtype=F64)
     med = x.median(0).values[None] + 1e-12
     assert float(lens_depth_euclidean(med, x)) == pytest.approx(26 * 25 / 1275, abs=1e-15)
@@ -69,7 +66,7 @@ def test_two_points_and_monotone_invariance():
     Q = torch.tensor([[0.0, 0.0], [2.0, 0.0]], dtype=F64)
     assert float(lens_depth_euclidean(torch.tensor([[1.0, 0.0]], dtype=F64), Q)) == 1.0
     assert float(lens_depth_euclidean(torch.tensor([[0.0, 2.5]], dtype=F64), Q)) == 0.0
-    g = _gen(2)
+    g = make_generator(2)
     Q, Z = torch.randn(20, 2, generator=g, dtype=F64), torch.randn(9, 2, generator=g, dtype=F64)
     d, D = torch.cdist(Z, Q), torch.cdist(Q, Q)
     for f in (lambda t: t**3, torch.log1p):
@@ -78,7 +75,7 @@ def test_two_points_and_monotone_invariance():
 
 def test_fermat_inner_against_scipy_networkx_and_minplus():
     nx = pytest.importorskip("networkx")
-    g = _gen(3)
+    g = make_generator(3)
     Q = torch.randn(25, 2, generator=g, dtype=F64)
     for alpha in (1.0, 2.0, 7.0):
         D = fermat_inner(Q, alpha)
@@ -104,7 +101,7 @@ def test_collinear_points_and_paths():
 
 def test_modified_distance_against_augmented_dijkstra_and_limits():
     from scipy.sparse.csgraph import dijkstra
-    g = _gen(4)
+    g = make_generator(4)
     Q, Z = torch.randn(20, 2, generator=g, dtype=F64), 2 * torch.randn(6, 2, generator=g, dtype=F64)
     alpha = 3.0
     D = fermat_inner(Q, alpha)
@@ -122,7 +119,7 @@ def test_modified_distance_against_augmented_dijkstra_and_limits():
 
 
 def test_snapped_depth_is_constant_on_voronoi_cells():
-    g = _gen(5)
+    g = make_generator(5)
     Q = torch.randn(15, 2, generator=g, dtype=F64)
     Z = 5 * torch.randn(40, 2, generator=g, dtype=F64)
     ld = fermat_lens_depth(Z, Q, 3.0, snap=True)
@@ -139,7 +136,7 @@ def test_scale_rotation_and_permutation_invariance():
     R = torch.tensor([[math.cos(th), -math.sin(th)], [math.sin(th), math.cos(th)]], dtype=F64)
     for f in (lambda t: 3.0 * t, lambda t: t @ R.T + 1.5):
         assert torch.allclose(LensDepthScorer(alpha=5.0, n_inner=None).fit(f(X), y).score(f(Z)), base, atol=0.02)
-    perm = torch.randperm(200, generator=_gen(6))
+    perm = torch.randperm(200, generator=make_generator(6))
     assert torch.equal(LensDepthScorer(alpha=5.0, n_inner=None).fit(X[perm], y[perm]).score(Z), base)
 
 
@@ -165,7 +162,7 @@ def test_auroc_is_the_mann_whitney_statistic_with_ties():
     assert auroc(a, b) == pytest.approx(sum(pairs) / len(pairs))
     assert auroc(a, a) == 0.5 and auroc(torch.tensor([2.0, 3.0]), torch.tensor([0.0, 1.0])) == 1.0
     skm = pytest.importorskip("sklearn.metrics")
-    g = _gen(8)
+    g = make_generator(8)
     s1, s2 = torch.randint(0, 5, (200,), generator=g).double(), torch.randint(0, 4, (150,), generator=g).double()
     ref = skm.roc_auc_score(np.r_[np.ones(200), np.zeros(150)], np.r_[s1.numpy(), s2.numpy()])
     assert auroc(s1, s2) == pytest.approx(ref, abs=1e-12)
@@ -200,7 +197,7 @@ def test_scorers_and_logit_scores():
 def test_moons_artefact_and_its_fix():
     X, y = make_moons(1000, 0.07, seed=0)
     Xid, _ = make_moons(1000, 0.07, seed=1)
-    U = torch.rand(2000, 2, generator=_gen(2), dtype=F64) * torch.tensor([4.0, 2.5], dtype=F64) + torch.tensor([-1.5, -1.0], dtype=F64)
+    U = torch.rand(2000, 2, generator=make_generator(2), dtype=F64) * torch.tensor([4.0, 2.5], dtype=F64) + torch.tensor([-1.5, -1.0], dtype=F64)
     far = U[torch.cdist(U, X).min(1).values > 0.3]
     mod = LensDepthScorer(alpha=5.0, n_inner=100).fit(X, y)
     snap = LensDepthScorer(alpha=5.0, n_inner=100, snap=True).fit(X, y)
@@ -223,7 +220,7 @@ def test_toy_generators():
 
 
 def test_large_alpha_matches_minplus():
-    Q = torch.randn(12, 2, generator=_gen(10), dtype=F64)
+    Q = torch.randn(12, 2, generator=make_generator(10), dtype=F64)
     for alpha in (15.0, 30.0, 60.0):                         # weights spanning tens of orders of magnitude
         D = fermat_inner(Q, alpha)
         assert torch.allclose(D, fermat_inner(Q, alpha, method="minplus"), rtol=1e-12)

@@ -109,17 +109,20 @@ def jacobi_pair_coefficients(Phi: torch.Tensor, C: torch.Tensor, Vhat: torch.Ten
     return 0.25 * ((dpp - dqq) * du).sum(), 0.5 * (dpq * du).sum()
 
 
-def best_rotation(Phi: torch.Tensor, C: torch.Tensor, Vhat: torch.Tensor, eps: float, p: int, q: int) -> torch.Tensor:
-    r"""``Phi`` with rows p, q rotated by the exact minimiser of :math:`f` over the angle:
-    :math:`(\cos2\theta,\sin2\theta)=-(B,C)/\sqrt{B^2+C^2}` (:func:`jacobi_pair_coefficients`), then
-    :math:`c=\sqrt{(1+\cos2\theta)/2}`, :math:`s=\sin2\theta/(2c)` (unchanged when :math:`B=C=0`). Phi: (M, M)."""
+def jacobi_angle(Phi: torch.Tensor, C: torch.Tensor, Vhat: torch.Tensor, eps: float, p: int, q: int) -> torch.Tensor:
+    r"""The exact minimiser over :math:`\theta\in(-\pi/2,\pi/2]` of :math:`f` after rotating rows p, q of ``Phi`` by
+    :math:`\theta`: with :math:`f=\text{const}+B\cos2\theta+C\sin2\theta` (:func:`jacobi_pair_coefficients`),
+    :math:`2\theta^*=\operatorname{atan2}(-C,-B)`, i.e. :math:`(\cos2\theta^*,\sin2\theta^*)=-(B,C)/\sqrt{B^2+C^2}`
+    (0 when :math:`B=C=0`). Phi: (M, M); returns a 0-d tensor."""
     B, Cc = jacobi_pair_coefficients(Phi, C, Vhat, eps, p, q)
-    r = torch.sqrt(B**2 + Cc**2)
-    if float(r) == 0:
-        return Phi
-    c = torch.sqrt((1 - B / r) / 2)
-    s = (-Cc / r) / (2 * c) if float(c) > 1e-8 else torch.ones_like(c)     # theta = pi/2 when cos 2theta = -1
-    return Orthogonal.rotate_rows(Phi, p, q, c, s)
+    return 0.5 * torch.atan2(-Cc, -B)
+
+
+def best_rotation(Phi: torch.Tensor, C: torch.Tensor, Vhat: torch.Tensor, eps: float, p: int, q: int) -> torch.Tensor:
+    r"""``Phi`` with rows p, q rotated by the exact minimiser :math:`\theta^*` of :func:`jacobi_angle`
+    (:math:`c=\cos\theta^*\ge0`, :math:`s=\sin\theta^*`). Phi: (M, M)."""
+    theta = jacobi_angle(Phi, C, Vhat, eps, p, q)
+    return Orthogonal.rotate_rows(Phi, p, q, torch.cos(theta), torch.sin(theta))
 
 
 def tl_step_jacobi(Phi: torch.Tensor, C: torch.Tensor, Vhat: torch.Tensor, eps: float) -> torch.Tensor:

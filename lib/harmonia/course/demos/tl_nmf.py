@@ -23,6 +23,7 @@ from harmonia.nmf import (
     frame_covariances,
     frames,
     gcm_frames,
+    jacobi_angle,
     jacobi_pair_coefficients,
     legacy_starts,
     losses,
@@ -293,7 +294,7 @@ def plot_jacobi_toy(p: int = 0, q: int = 1, theta: float = 0.0, seed: int = 0):
     B, Cc = (float(v) for v in jacobi_pair_coefficients(Phi, C, Vhat, 0.0, p, q))
     f0 = float(tl_objective(Phi, C, Vhat, 0.0))
     closed = f0 + B * (np.cos(2 * th) - 1) + Cc * np.sin(2 * th)
-    t_star = 0.5 * math.atan2(-Cc, -B)
+    t_star = float(jacobi_angle(Phi, C, Vhat, 0.0, p, q))
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     ax.plot(th, f, lw=3, alpha=0.4, label="f(G_θ Φ), evaluated")
     ax.plot(th, closed, "k--", lw=1, label="const + B cos 2θ + C sin 2θ")
