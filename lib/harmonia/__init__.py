@@ -41,6 +41,7 @@ LAYERS: dict[str, int] = {
     "harmonia.nmf": 4,
     "harmonia.assimilation": 4,
     "harmonia.uncertainty": 4,
+    "harmonia.attention": 4,
     "harmonia.distributed": 5,
     "harmonia.pointprocess": 5,
     "harmonia.course": 9,

@@ -1,7 +1,7 @@
 """Layer 1: small models, their training and their metrics.
 
 - :mod:`~harmonia.nn.models` -- the zoo: softmax regression, MLPs, a small CNN (``nn.Sequential``,
-  seeded initialisation);
+  seeded initialisation), a fully convolutional CNN with an attention slot;
 - :mod:`~harmonia.nn.training` -- :func:`fit`, the one training loop, and its :class:`FitHistory`;
 - :mod:`~harmonia.nn.metrics` -- accuracy, error rate, negative log-likelihood, :math:`R^2`, Pearson;
 - :mod:`~harmonia.nn.ridge` -- closed-form ridge regression with a validated penalty;
@@ -22,7 +22,7 @@ from harmonia.nn.linear import SoftmaxRegression
 from harmonia.nn.metrics import accuracy, error_rate, nll, pearson, r2_score
 from harmonia.nn.ridge import RidgeRegression
 from harmonia.nn.random_filters import RF_SIZES, RandomFilterGram
-from harmonia.nn.models import init_uniform_, mlp, small_cnn, softmax_regression_net
+from harmonia.nn.models import SlotCNN, init_uniform_, mlp, small_cnn, softmax_regression_net
 from harmonia.nn.training import FitHistory, evaluate, fit, standard_closure
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "mlp",
     "softmax_regression_net",
     "small_cnn",
+    "SlotCNN",
     "init_uniform_",
     "fit",
     "evaluate",

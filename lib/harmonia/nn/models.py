@@ -11,14 +11,14 @@ Used in: chapter 01 (digits), chapters 02-04 and 15-17 (training networks).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from harmonia.config import check_in, check_positive, make_generator
 
-__all__ = ["ACTIVATIONS", "mlp", "softmax_regression_net", "small_cnn", "init_uniform_"]
+__all__ = ["ACTIVATIONS", "mlp", "softmax_regression_net", "small_cnn", "init_uniform_", "SlotCNN"]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
 
@@ -96,3 +96,68 @@ def _cnn_layers(image_size: int, n_classes: int, c: int, in_channels: int) -> nn
         nn.Conv2d(c, 2 * c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(2 * c * (image_size // 4) ** 2, n_classes),
     )
+
+
+class SlotCNN(nn.Module):
+    """A small fully convolutional classifier with a slot for an attention module.
+
+    Stages of ``depth`` [3x3 convolution, BatchNorm, ReLU] blocks, the last with stride 2 (``widths`` channels; a
+    32 x 32 input becomes 16, 8, 4 pixels wide), then global average pooling (the ``features``) and a linear classifier. The module in the
+    slot runs after stage ``attn_stage`` (1-based) and must map a feature map F (B, C, H, W) to ``(F_out, aux)``;
+    its last ``aux`` dict is kept in ``last_aux`` (empty without attention). Any input size works.
+
+    Parameters
+    ----------
+    in_channels, n_classes : int
+    widths : sequence of int
+        Channels of the stages.
+    attention : callable, optional
+        ``attention(C)`` builds the module for a feature map of C channels, e.g.
+        :class:`harmonia.attention.RectangularAttention` or ``lambda C: CBAMSpatialGate()``; it is built inside the
+        seeded initialisation, so the seed fixes its weights too.
+    attn_stage : int
+        After which stage the attention runs.
+    seed : int
+        Seeds the initialisation (PyTorch's default schemes, drawn from a private generator state).
+
+    Used in: chapter 16.
+    """
+
+    def __init__(self, in_channels: int = 1, n_classes: int = 10, widths: Sequence[int] = (16, 32, 64),
+                 attention: Callable[[int], nn.Module] | None = None, attn_stage: int = 2, depth: int = 2,
+                 seed: int = 0) -> None:
+        super().__init__()
+        in_channels = check_positive(in_channels, "in_channels", integer=True)
+        widths = tuple(check_positive(w, "widths", integer=True) for w in widths)
+        depth = check_positive(depth, "depth", integer=True)
+        if not 1 <= attn_stage <= len(widths):
+            raise ValueError(f"attn_stage: expected an int in 1..{len(widths)}, got {attn_stage!r}")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            chans = (in_channels,) + widths
+            self.stages = nn.ModuleList(_stage(chans[k], chans[k + 1], depth) for k in range(len(widths)))
+            self.classifier = nn.Linear(widths[-1], n_classes)
+            self.attention = None if attention is None else attention(widths[attn_stage - 1])
+        self.attn_stage = attn_stage
+        self.last_aux: dict[str, torch.Tensor] = {}
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Globally pooled features of the last stage: (B, widths[-1])."""
+        for k, stage in enumerate(self.stages, 1):
+            x = stage(x)
+            if k == self.attn_stage and self.attention is not None:
+                x, self.last_aux = self.attention(x)
+        return x.mean((2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+
+def _stage(c_in: int, c_out: int, depth: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for k in range(depth):
+        stride = 2 if k == depth - 1 else 1
+        layers += [nn.Conv2d(c_in if k == 0 else c_out, c_out, 3, stride=stride, padding=1, bias=False),
+                   nn.BatchNorm2d(c_out), nn.ReLU()]
+    return nn.Sequential(*layers)
