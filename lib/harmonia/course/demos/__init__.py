@@ -33,6 +33,7 @@ DEVICE_CHECKS: dict[str, str] = {
     "13": "tl_nmf",
     "14": "data_assimilation",
     "15": "lens_depth",
+    "16": "cram",
 }
 
 
