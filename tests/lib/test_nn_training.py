@@ -300,3 +300,19 @@ def test_flat_params_round_trip_and_functional_call():
     assert not torch.allclose(shifted, model(x)) and torch.equal(flat.flatten(), theta)
     with pytest.raises(ValueError, match="theta"):
         flat.unflatten(theta[:-1])
+
+
+def test_fit_without_tracking_trains_the_same_model_and_records_batch_means():
+    g = torch.Generator().manual_seed(3)
+    X, y = torch.randn(64, 5, generator=g), torch.randint(0, 3, (64,), generator=g)
+    runs = []
+    for track in (True, False):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(5, 3)
+        hist = fit(model, torch.optim.SGD(model.parameters(), lr=0.1), X, y, epochs=3, batch_size=16, track=track)
+        runs.append((model, hist))
+    (m1, h1), (m2, h2) = runs
+    assert all(torch.equal(a, b) for a, b in zip(m1.parameters(), m2.parameters()))
+    assert h2.epoch == [0, 1, 2, 3] and math.isnan(h2.train_loss[0]) and all(math.isnan(e) for e in h2.train_error)
+    for epoch in (1, 2, 3):
+        assert h2.train_loss[epoch] == pytest.approx(sum(h2.batch_loss[4 * (epoch - 1):4 * epoch]) / 4)

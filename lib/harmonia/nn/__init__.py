@@ -22,7 +22,7 @@ from harmonia.nn.linear import SoftmaxRegression
 from harmonia.nn.metrics import accuracy, error_rate, nll, pearson, r2_score
 from harmonia.nn.ridge import RidgeRegression
 from harmonia.nn.random_filters import RF_SIZES, RandomFilterGram
-from harmonia.nn.models import SlotCNN, init_uniform_, mlp, small_cnn, softmax_regression_net
+from harmonia.nn.models import FeatureNet, SlotCNN, init_uniform_, mlp, small_cnn, softmax_regression_net
 from harmonia.nn.training import FitHistory, evaluate, fit, standard_closure
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "softmax_regression_net",
     "small_cnn",
     "SlotCNN",
+    "FeatureNet",
     "init_uniform_",
     "fit",
     "evaluate",

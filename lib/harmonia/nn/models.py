@@ -18,7 +18,7 @@ from torch import nn
 
 from harmonia.config import check_in, check_positive, make_generator
 
-__all__ = ["ACTIVATIONS", "mlp", "softmax_regression_net", "small_cnn", "init_uniform_", "SlotCNN"]
+__all__ = ["ACTIVATIONS", "mlp", "softmax_regression_net", "small_cnn", "init_uniform_", "SlotCNN", "FeatureNet"]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
 
@@ -161,3 +161,22 @@ def _stage(c_in: int, c_out: int, depth: int) -> nn.Sequential:
         layers += [nn.Conv2d(c_in if k == 0 else c_out, c_out, 3, stride=stride, padding=1, bias=False),
                    nn.BatchNorm2d(c_out), nn.ReLU()]
     return nn.Sequential(*layers)
+
+
+class FeatureNet(nn.Module):
+    """A network split into a ``body`` (input -> features, no activation on its last layer) and a linear ``head``
+    (features -> logits): ``features(x)`` is what depth scores and representation transfer look at, ``forward(x)``
+    the logits.
+
+    Used in: chapters 15 and 17.
+    """
+
+    def __init__(self, body: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.body, self.head = body, head
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))

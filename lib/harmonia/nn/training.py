@@ -81,7 +81,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: 
         batch_size: int, X_test: torch.Tensor | None = None, y_test: torch.Tensor | None = None,
         loss_fn: LossFn | None = None, make_closure: ClosureFactory | None = None,
         scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, seed: int | torch.Generator | None = 0,
-        device: torch.device | str | None = None, progress: bool = False) -> FitHistory:
+        device: torch.device | str | None = None, progress: bool = False, track: bool = True) -> FitHistory:
     """Train ``model`` for ``epochs`` passes over (X, y) in shuffled mini-batches.
 
     Parameters
@@ -112,6 +112,10 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: 
         a model that is already on ``device``.
     progress : bool
         Show a progress bar over epochs.
+    track : bool
+        Evaluate the full training (and test) sets after every epoch (default). Turn it off for losses defined on a
+        batch, such as rankings or relational distillation, whose full-set value is costly or meaningless: the
+        history then records each epoch's mean batch loss as ``train_loss`` and NaN errors.
     """
     if device is not None:
         model.to(device)
@@ -136,6 +140,11 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: 
 
     def record(epoch: int) -> None:
         hist.epoch.append(epoch)
+        if not track:
+            done = hist.batch_loss[-n_batches:] if epoch else []
+            hist.train_loss.append(sum(done) / len(done) if done else float("nan"))
+            hist.train_error.append(float("nan"))
+            return
         loss, err = evaluate(model, X, y, loss_fn)
         hist.train_loss.append(loss)
         hist.train_error.append(err)
@@ -146,8 +155,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: 
 
     from tqdm.auto import tqdm
 
-    record(0)
     n_batches = X.shape[0] // batch_size
+    record(0)
     for epoch in tqdm(range(1, epochs + 1), disable=not progress, desc="epochs"):
         order = torch.randperm(X.shape[0], generator=gen).to(X.device)
         for b in range(n_batches):

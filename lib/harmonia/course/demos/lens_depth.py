@@ -19,7 +19,7 @@ from harmonia.course.settings import ChapterSettings, extend
 from harmonia.data.digits import load_digits
 from harmonia.data.toys2d import grid_2d, make_moons  # noqa: F401 (make_moons re-exported for the chapter)
 from harmonia.metrics import auroc, consistency_curve
-from harmonia.nn import fit
+from harmonia.nn import FeatureNet, fit
 from harmonia.uncertainty import (
     EuclideanCentroidScorer,
     GDAScorer,
@@ -86,21 +86,6 @@ def artefact_table(s: Settings, seed: int = 0) -> list[dict]:
 
 
 # --------------------------------------------------------------------------------------------- networks
-class FeatureNet(nn.Module):
-    """``body`` (input -> features, no activation on the last layer) then a linear ``head`` (features -> logits);
-    ``features(x)`` is what the scorers see. Built by :func:`moons_mlp` and :func:`digits_cnn`."""
-
-    def __init__(self, body: nn.Module, head: nn.Module) -> None:
-        super().__init__()
-        self.body, self.head = body, head
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))
-
-
 def moons_mlp(seed: int = 0) -> FeatureNet:
     """The paper's two-moons network: 2 -> 20 -> ReLU -> 20 (features) -> 2."""
     torch.manual_seed(seed)
