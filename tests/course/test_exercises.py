@@ -125,7 +125,8 @@ def test_bad_ids_are_clear():
 
 def test_chapter_exercises_are_discoverable():
     assert ex.exercise_ids("00") == ["00.1", "00.2"]
-    assert ex.exercise_ids("17") == []
+    assert ex.exercise_ids("17") == ["17.1", "17.2", "17.3"]
+    assert ex.exercise_ids("18") == []
 
 
 def test_levels_and_hint_ladder_are_enforced():

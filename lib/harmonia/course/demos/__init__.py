@@ -34,6 +34,7 @@ DEVICE_CHECKS: dict[str, str] = {
     "14": "data_assimilation",
     "15": "lens_depth",
     "16": "cram",
+    "17": "perception_coherence",
 }
 
 
