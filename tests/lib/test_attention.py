@@ -32,6 +32,7 @@ from harmonia.attention import (
     rect_frame,
     rect_indicator,
     rect_mask,
+    rect_mask_derivative,
     rectangle_polygon,
     rotated_iou,
 )
@@ -651,3 +652,14 @@ def test_localisation_bad_box():
         rotated_iou(torch.tensor([0.0, 0.0, -0.1, 0.2, 0.0]), torch.tensor([0.0, 0.0, 0.1, 0.2, 0.0]))
     with pytest.raises(ValueError, match="phi2"):
         rotated_iou(torch.tensor([0.0, 0.0, 0.1, 0.2, 0.0]), torch.zeros(4))
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_rect_mask_derivative_against_central_differences(index):
+    phi = torch.tensor([[0.1, -0.15, 0.4, 0.25, 0.6], [-0.2, 0.1, 0.3, 0.5, -1.0]], dtype=F64)
+    e = torch.zeros_like(phi)
+    e[:, index] = 1e-6
+    fd = (rect_mask(phi + e, 9, 12, 10.0) - rect_mask(phi - e, 9, 12, 10.0)) / 2e-6
+    assert torch.allclose(rect_mask_derivative(phi, 9, 12, 10.0, index=index), fd, atol=1e-8)
+    with pytest.raises(ValueError, match="^index:"):
+        rect_mask_derivative(phi, 9, 12, 10.0, index=5)

@@ -28,6 +28,7 @@ from harmonia.attention.mask import (
     rect_frame,
     rect_indicator,
     rect_mask,
+    rect_mask_derivative,
     rectangle_polygon,
 )
 from harmonia.attention.modules import (
@@ -40,7 +41,8 @@ from harmonia.attention.modules import (
 )
 
 __all__ = [
-    "KINDS", "boxcar", "pixel_spacing", "rect_coords", "rect_frame", "rect_indicator", "rect_mask", "rectangle_polygon",
+    "KINDS", "boxcar", "pixel_spacing", "rect_coords", "rect_frame", "rect_indicator", "rect_mask", "rect_mask_derivative",
+    "rectangle_polygon",
     "params_from_saliency", "params_from_raw", "RectangularAttention", "CBAMSpatialGate", "CBAMChannelGate",
     "area_penalty_closure",
     "upsample_map", "box_raster", "normalised_to_pixels", "peak_location", "pointing_game", "map_box_iou", "mass_in_box",

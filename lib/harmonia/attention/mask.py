@@ -19,7 +19,7 @@ import torch
 
 from harmonia.config import check_in, check_positive, check_tensor
 
-__all__ = ["KINDS", "check_phi", "rect_coords", "rect_frame", "boxcar", "rect_mask", "rect_indicator", "rectangle_polygon",
+__all__ = ["KINDS", "check_phi", "rect_coords", "rect_frame", "boxcar", "rect_mask", "rect_mask_derivative", "rect_indicator", "rectangle_polygon",
            "pixel_spacing"]
 
 KINDS = ("sigmoid_box", "abs_sigmoid", "supergauss")
@@ -100,6 +100,18 @@ def rect_mask(phi: torch.Tensor, H: int, W: int, kappa: float | None = None, kin
     u, v = rect_frame(phi, x, y)
     sx, sy = phi[:, 2, None, None], phi[:, 3, None, None]
     return (boxcar(u, sx, kappa, kind) * boxcar(v, sy, kappa, kind))[:, None]
+
+
+def rect_mask_derivative(phi: torch.Tensor, H: int, W: int, kappa: float | None = None, index: int = 4,
+                         kind: str = "sigmoid_box") -> torch.Tensor:
+    r""":math:`\partial M_\phi/\partial\phi_k` on the pixel centres for parameter ``index`` k (0 c_x, 1 c_y, 2 s_x,
+    3 s_y, 4 theta), by forward-mode differentiation of :func:`rect_mask`. phi (B, 5) -> (B, 1, H, W)."""
+    check_phi(phi, batched=True)
+    if index not in range(5):
+        raise ValueError(f"index: expected one of 0..4 (c_x, c_y, s_x, s_y, theta), got {index!r}")
+    tangent = torch.zeros_like(phi)
+    tangent[:, index] = 1.0
+    return torch.func.jvp(lambda p: rect_mask(p, H, W, kappa, kind), (phi,), (tangent,))[1]
 
 
 def rect_indicator(phi: torch.Tensor, H: int, W: int) -> torch.Tensor:

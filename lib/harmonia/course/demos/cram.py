@@ -28,6 +28,7 @@ from harmonia.attention import (
     pixel_spacing,
     pointing_game,
     rect_mask,
+    rect_mask_derivative,
     rectangle_polygon,
     upsample_map,
 )
@@ -229,12 +230,7 @@ def plot_rectangle(cx: float = 0.0, cy: float = 0.0, sx: float = 0.5, sy: float 
 def plot_edge_band(phi: list[float] | None = None, kappa: float = 16.0):
     """|∂M/∂θ| and |∂M/∂c_x| on a 32 x 32 map by forward-mode differentiation: both live on the edge band."""
     phi = torch.tensor([phi or [0.1, 0.0, 0.5, 0.3, 0.4]], dtype=torch.float64)
-    maps = []
-    for k in (4, 0):
-        tangent = torch.zeros_like(phi)
-        tangent[0, k] = 1.0
-        _, d = torch.func.jvp(lambda p: rect_mask(p, 32, 32, kappa), (phi,), (tangent,))
-        maps.append(d[0, 0].abs())
+    maps = [rect_mask_derivative(phi, 32, 32, kappa, index=k)[0, 0].abs() for k in (4, 0)]
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
     for ax, img, title in zip(axes, [rect_mask(phi, 32, 32, kappa)[0, 0]] + maps,
                               ["mask M", "|∂M/∂θ|", "|∂M/∂c_x|"]):

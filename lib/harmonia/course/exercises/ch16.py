@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from harmonia.attention import rect_mask, rotated_iou
+from harmonia.attention import rect_mask_derivative, rotated_iou
 from harmonia.course.exercises import Exercise, register
 
 F64 = torch.float64
@@ -20,10 +20,8 @@ def mask_area(sx: float, sy: float, kappa: float) -> float:
 
 def mask_dtheta(phi: torch.Tensor, H: int, W: int, kappa: float) -> torch.Tensor:
     """Reference of 16.2: dM/dtheta on the pixel centres, by forward-mode automatic differentiation of
-    harmonia.attention.rect_mask. phi (B, 5) -> (B, 1, H, W)."""
-    tangent = torch.zeros_like(phi)
-    tangent[:, 4] = 1.0
-    return torch.func.jvp(lambda p: rect_mask(p, H, W, kappa), (phi,), (tangent,))[1]
+    harmonia.attention.rect_mask (rect_mask_derivative). phi (B, 5) -> (B, 1, H, W)."""
+    return rect_mask_derivative(phi, H, W, kappa, index=4)
 
 
 def box_iou(phi1: torch.Tensor, phi2: torch.Tensor) -> float:
