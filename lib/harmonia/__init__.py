@@ -43,6 +43,7 @@ LAYERS: dict[str, int] = {
     "harmonia.uncertainty": 4,
     "harmonia.attention": 4,
     "harmonia.distill": 4,
+    "harmonia.kernels": 4,
     "harmonia.distributed": 5,
     "harmonia.pointprocess": 5,
     "harmonia.course": 9,
