@@ -179,6 +179,8 @@ def compare(got: Any, expected: Any, *, rtol: float = 1e-5, atol: float = 1e-7, 
             got = got.item()
         if isinstance(got, bool) or not isinstance(got, (int, float, np.integer, np.floating)):
             return f"{path}: expected a number, got {_describe(got)}"
+        if not math.isfinite(float(expected)):               # e.g. "no Lipschitz constant": exactly inf
+            return None if float(got) == float(expected) else f"{path}: expected {float(expected)}, got {got}"
         if not math.isfinite(float(got)):
             return f"{path}: expected a finite number, got {got}"
         if not math.isclose(float(got), float(expected), rel_tol=rtol, abs_tol=atol):
