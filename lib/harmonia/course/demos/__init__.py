@@ -35,6 +35,7 @@ DEVICE_CHECKS: dict[str, str] = {
     "15": "lens_depth",
     "16": "cram",
     "17": "perception_coherence",
+    "18": "lipschitz_kernels",
 }
 
 
