@@ -105,22 +105,26 @@ def sequential_batch_stats(model: nn.Sequential, x: torch.Tensor, y: torch.Tenso
     losses, delta, curv = _output_derivatives(z, y, loss)
     grads, sqs, hs = {}, {}, {}
     # backward: delta = dl/d(output of the layer), curv = d2l/d(output)^2 (Gauss-Newton, diagonal)
-    for layer, z_in, _ in reversed(acts):
+    for layer, z_in, z_out in reversed(acts):
         if isinstance(layer, nn.Linear):
+            d_out = delta.shape[1]
             grads[id(layer.weight)] = delta.T @ z_in / n
-            sqs[id(layer.weight)] = delta.square().T @ z_in.square() / n
+            delta_sq = delta.square()
+            # one product for the squared gradients and the curvature: [delta^2, curv]^T z_in^2
+            second = (torch.cat([delta_sq, curv], dim=1) if curvature else delta_sq).T @ z_in.square() / n
+            sqs[id(layer.weight)] = second[:d_out]
             if curvature:
-                hs[id(layer.weight)] = curv.T @ z_in.square() / n
+                hs[id(layer.weight)] = second[d_out:]
             if layer.bias is not None:
                 grads[id(layer.bias)] = delta.mean(dim=0)
-                sqs[id(layer.bias)] = delta.square().mean(dim=0)
+                sqs[id(layer.bias)] = delta_sq.mean(dim=0)
                 if curvature:
                     hs[id(layer.bias)] = curv.mean(dim=0)
             delta = delta @ layer.weight
             if curvature:
                 curv = curv @ layer.weight.square()
         else:
-            fprime = _ACTIVATIONS[type(layer)](z_in, layer(z_in))
+            fprime = _ACTIVATIONS[type(layer)](z_in, z_out)      # the layer's output, kept from the forward pass
             delta = delta * fprime
             if curvature:
                 curv = curv * fprime.square()

@@ -391,11 +391,8 @@ class VSGD(torch.optim.Optimizer):
         return torch.cat([x.reshape(-1) for x in xs])
 
     def _unflat(self, flat: torch.Tensor, params: list[torch.Tensor]) -> list[torch.Tensor]:
-        out, k = [], 0
-        for p in params:
-            out.append(flat[k:k + p.numel()].view_as(p))
-            k += p.numel()
-        return out
+        # views of consecutive pieces of ``flat`` shaped like the parameters (one split, then reshapes)
+        return [piece.view(p.shape) for piece, p in zip(flat.split([p.numel() for p in params]), params)]
 
     @property
     def initialized(self) -> bool:
