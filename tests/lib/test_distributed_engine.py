@@ -89,3 +89,16 @@ def test_launcher_checks_the_world_size(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         main(["--p", "4", "--mode", "async"])
     assert "needs 5 processes" in capsys.readouterr().err
+
+
+def _report_threads() -> dict:
+    return {"threads": torch.tensor(torch.get_num_threads())}
+
+
+def test_spawn_shares_the_cores_among_the_processes():
+    import os
+
+    assert int(spawn(2, _report_threads)["threads"]) == max(1, (os.cpu_count() or 1) // 2)
+    assert int(spawn(1, _report_threads, threads=1)["threads"]) == 1
+    with pytest.raises(ValueError, match="threads"):
+        spawn(1, _report_threads, threads=0)

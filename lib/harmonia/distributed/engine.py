@@ -73,11 +73,15 @@ def dist_sync_easgd(objective, x0: torch.Tensor, eta: float, rounds: int, *, alp
     x, center = x0.clone(), x0.clone()
     v, disp = torch.zeros_like(x), torch.zeros_like(x)
     for t in range(rounds):
-        g = objective.grad((x + momentum * v)[None] if momentum else x[None], [i])[0]
+        work = None
         if t % tau == 0:
+            # the elastic term depends on x only: start its all-reduce, compute the gradient while it travels
             d = alpha * (x - center)
             total = d.clone()
-            dist.all_reduce(total, op=dist.ReduceOp.SUM)
+            work = dist.all_reduce(total, op=dist.ReduceOp.SUM, async_op=True)
+        g = objective.grad((x + momentum * v)[None] if momentum else x[None], [i])[0]
+        if work is not None:
+            work.wait()
             center = center + total
             x = x - d
         x, v, step = local_step(x, v, g, eta, momentum)

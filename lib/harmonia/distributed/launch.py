@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from harmonia.config import check_positive
 from harmonia.distributed.averaging import ElasticAveraging
 from harmonia.optim.sam import SAM
 from harmonia.distributed.engine import dist_async, dist_dp_sam, dist_sync_easgd, dist_tree_easgd
@@ -165,7 +166,9 @@ def run_batch(configs: list[dict]) -> list:
     return results if dist.get_rank() == 0 else None
 
 
-def _worker(rank: int, world: int, init_file: str, out_dir: str, fn: Callable, args: tuple, kwargs: dict) -> None:
+def _worker(rank: int, world: int, init_file: str, out_dir: str, threads: int, fn: Callable, args: tuple,
+            kwargs: dict) -> None:
+    torch.set_num_threads(threads)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     try:
         result = fn(*args, **kwargs)
@@ -181,17 +184,24 @@ def _worker(rank: int, world: int, init_file: str, out_dir: str, fn: Callable, a
     os._exit(0)
 
 
-def spawn(world_size: int, fn: Callable, *args, timeout: float = 120.0, **kwargs):
+def spawn(world_size: int, fn: Callable, *args, timeout: float = 120.0, threads: int | None = None, **kwargs):
     """Run ``fn(*args, **kwargs)`` in ``world_size`` fresh gloo processes on this machine; return rank 0's result.
 
     ``fn`` must be importable (a module-level function) and return tensors (or dicts of them) on rank 0.
-    The processes are joined before returning; an exception in any of them is re-raised here.
+    The processes are joined before returning; an exception in any of them is re-raised here. Each process uses
+    ``threads`` intra-op threads (default: this machine's cores shared among the processes, at least one), so that
+    ``world_size`` processes do not oversubscribe the cores -- two processes of two threads on two cores run slower
+    than one.
     """
     import torch.multiprocessing as mp
 
+    world_size = check_positive(world_size, "world_size", integer=True)
+    if threads is None:
+        threads = max(1, (os.cpu_count() or 1) // world_size)
+    threads = check_positive(threads, "threads", integer=True)
     with tempfile.TemporaryDirectory() as tmp:
         init_file = str(Path(tmp) / "rendezvous")
-        ctx = mp.start_processes(_worker, args=(world_size, init_file, tmp, fn, args, kwargs), nprocs=world_size,
+        ctx = mp.start_processes(_worker, args=(world_size, init_file, tmp, threads, fn, args, kwargs), nprocs=world_size,
                                  join=False, start_method="spawn")
         while not ctx.join(timeout=timeout):
             pass
