@@ -13,7 +13,7 @@ portable [NOTEBOOK...]  strict nbval as on another CPU (torch's portable kernels
                         --record: after a pass, store the fingerprints of the chapters that ran;
                         --budget S: every chapter if the last make test's timings say it fits in S seconds
 readme [--check]        regenerate (or check) the README's chapter table from the manifest
-bench NAME | --list      run a benchmark (prints a table, writes build/bench/NAME.txt)
+bench NAME | all | --list  run a benchmark (prints a table, writes build/bench/NAME.txt; all: build/bench/report.md)
 lab                     start JupyterLab on chapter 00 (no browser without a display; prints the URL)
 """
 
@@ -206,17 +206,54 @@ def cmd_bench(ns: argparse.Namespace) -> int:
     if ns.list or not ns.name:
         for name, description in sorted(names.items()):
             print(f"{name:<16} {description}")
+        print(f"{'all':<16} every benchmark above with its defaults, one Markdown report (build/bench/report.md)")
         return 0
+    root = repo_root()
+    out_dir = (root if root is not None else Path.cwd()) / "build" / "bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if ns.name == "all":
+        return _bench_all(names, out_dir)
     if ns.name not in names:
-        raise SystemExit(f"error: NAME: expected one of {sorted(names)}, got {ns.name!r}")
+        raise SystemExit(f"error: NAME: expected one of {sorted(names) + ['all']}, got {ns.name!r}")
     table = importlib.import_module(f"harmonia.course.bench.{ns.name}").main(ns.args)
     print(table)
-    root = repo_root()
-    out = (root if root is not None else Path.cwd()) / "build" / "bench" / f"{ns.name}.txt"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{ns.name}.txt"
     out.write_text(table + "\n", encoding="utf-8")
     print(f"(written to {out})")
     return 0
+
+
+def _bench_all(names: dict[str, str], out_dir: Path) -> int:
+    """Run every benchmark with its defaults; write each table and one Markdown report with the machine's details."""
+    import datetime
+    import importlib
+    import platform
+    import time
+
+    import torch
+
+    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    lines = ["# Harmonia benchmarks", "",
+             f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+             f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}",
+             f"- torch {torch.__version__}, {torch.get_num_threads()} intra-op threads, CUDA: {cuda}",
+             "- command: `python -m harmonia.course bench all` (each benchmark with its defaults)", ""]
+    failed = 0
+    for name in sorted(names):
+        start = time.perf_counter()
+        print(f"bench {name} ...", flush=True)
+        try:
+            table = importlib.import_module(f"harmonia.course.bench.{name}").main([])
+        except Exception as exc:  # a failing benchmark is reported, the others still run
+            failed += 1
+            table = f"FAILED: {type(exc).__name__}: {exc}"
+        (out_dir / f"{name}.txt").write_text(table + "\n", encoding="utf-8")
+        lines += [f"## {name}", "", names[name], "", "```", table, "```", "",
+                  f"({time.perf_counter() - start:.0f} s)", ""]
+    report = out_dir / "report.md"
+    report.write_text("\n".join(lines), encoding="utf-8")
+    print(f"(report written to {report}; {len(names) - failed} of {len(names)} benchmarks ran)")
+    return 1 if failed else 0
 
 
 def _free_port() -> int:

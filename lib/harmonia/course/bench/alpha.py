@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from harmonia.course.bench import format_table, time_call
+from harmonia.course.bench import bound_fraction, format_table, time_call
 from harmonia.data.textures import bubbles
 from harmonia.wph.alpha import AlphaStats
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> str:
             base = None
             for method in METHODS:
                 if method == "direct" and M > args.direct_max_size:
-                    rows.append([case, method, dev, "-", "-", f"skipped (size > {args.direct_max_size})"])
+                    rows.append([case, method, dev, "-", "-", f"skipped (size > {args.direct_max_size})", "-"])
                     continue
                 op = AlphaStats(M, M, J, args.L, args.A, args.dj, method=method).to(dev)
                 target = img.to(dev)
@@ -63,5 +63,6 @@ def main(argv: list[str] | None = None) -> str:
                               warmup=0 if slow else args.warmup, device=dev).median
                 if method == "gram":
                     base = t
-                rows.append([case, method, dev, op.n_stats, 1e3 * t, t / base])
-    return format_table(["case", "method", "device", "n_stats", "closure ms", "ratio to gram"], rows)
+                frac = f"{bound_fraction(closure)[2]:.2f}" if dev == "cpu" and not slow else "-"
+                rows.append([case, method, dev, op.n_stats, 1e3 * t, t / base, frac])
+    return format_table(["case", "method", "device", "n_stats", "closure ms", "ratio to gram", "fraction of bound"], rows)

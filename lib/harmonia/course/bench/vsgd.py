@@ -5,7 +5,9 @@ SGD and Adam with the usual loss closure; vSGD-l/-b/-g with the one-pass statist
 ``sequential_batch_stats`` (gradient, per-sample second moment and bbprop); vSGD-l with
 finite differences (``curvature="fd"``, two gradient evaluations) on the same statistics
 without bbprop; and vSGD-fd with a plain loss closure (batch-mean gradient as the sample).
-Two extra rows time the closures alone, so the update's own cost is the difference.
+Two extra rows time the closures alone, so the update's own cost is the difference. All rows of one MLP are timed
+in rotation (:func:`harmonia.course.bench.round_robin`); the ratios to SGD and to Adam are medians of per-round
+ratios with their 10-90 % spread.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import argparse
 
 import torch
 
-from harmonia.course.bench import format_table, time_call
+from harmonia.course.bench import format_table, ratio_spread, round_robin
 from harmonia.data import load_digits
 from harmonia.nn import mlp, standard_closure
 from harmonia.optim import VSGD, sequential_batch_stats
@@ -27,7 +29,7 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--hidden", type=int, nargs="+", default=[32, 256])
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--steps", type=int, default=200, help="steps per timed call")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args(argv)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     loss_fn = torch.nn.functional.cross_entropy
@@ -45,9 +47,10 @@ def main(argv: list[str] | None = None) -> str:
                 "vSGD-l (fd, per-sample)": (lambda p: VSGD(p, "l", "fd", n0=2), "stats-nocurv"),
                 "vSGD-l (fd, loss closure)": (lambda p: VSGD(p, "l", "fd", n0=2), "loss"),
             }
-            base = None
+            runs, n_params = {}, 0
             for name, (make, kind) in configs.items():
                 model = mlp(64, (hidden,), 10, seed=0, device=dev)
+                n_params = sum(p.numel() for p in model.parameters())
                 opt = make(model.parameters())
                 if kind == "loss":
                     closure = standard_closure(loss_fn)(model, xb, yb)
@@ -59,17 +62,22 @@ def main(argv: list[str] | None = None) -> str:
                     for _ in range(args.steps):
                         opt.step(closure)
 
-                t = time_call(run, repeats=args.repeats, device=dev).median / args.steps
-                base = t if base is None else base
-                n_params = sum(p.numel() for p in model.parameters())
-                rows.append([dev, f"64-{hidden}-10 ({n_params})", name, 1e6 * t, f"{t / base:.2f}x"])
+                runs[name] = run
                 if name in ("SGD", "vSGD-l (bbprop)"):  # the closure alone: what the update adds is the rest
+                    label = "  closure only: loss + backward" if name == "SGD" else "  closure only: one-pass statistics + bbprop"
 
                     def closure_only(closure=closure) -> None:
                         for _ in range(args.steps):
                             closure()
 
-                    tc = time_call(closure_only, repeats=args.repeats, device=dev).median / args.steps
-                    label = "  closure only: loss + backward" if name == "SGD" else "  closure only: one-pass statistics + bbprop"
-                    rows.append([dev, f"64-{hidden}-10 ({n_params})", label, 1e6 * tc, f"{tc / base:.2f}x"])
-    return format_table(["device", "MLP (parameters)", "optimizer", "µs per step", "vs SGD"], rows)
+                    runs[label] = closure_only
+            times = round_robin(runs, rounds=args.rounds, device=dev)
+            for name, ts in times.items():
+                per_step = sorted(ts)[len(ts) // 2] / args.steps
+                r_sgd = ratio_spread(ts, times["SGD"])
+                r_adam = ratio_spread(ts, times["Adam"])
+                rows.append([dev, f"64-{hidden}-10 ({n_params})", name, 1e6 * per_step,
+                             f"{r_sgd[0]:.2f}x", f"{r_adam[0]:.2f}x [{r_adam[1]:.2f}-{r_adam[2]:.2f}]"])
+    return (format_table(["device", "MLP (parameters)", "optimizer", "µs per step", "vs SGD", "vs Adam [10-90%]"], rows)
+            + f"\nbatch {args.batch}, {args.steps} steps per timed call, {args.rounds} rounds in rotation, "
+              f"torch {torch.__version__}, {torch.get_num_threads()} threads")

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from harmonia.course.bench import format_table, time_call
+from harmonia.course.bench import bound_fraction, format_table, time_call
 from harmonia.data.signals import cartoon_image
 from harmonia.wph import WPH2D
 
@@ -48,8 +48,9 @@ def main(argv: list[str] | None = None) -> str:
             fwd = time_call(lambda: op(x), repeats=args.repeats, device=dev).median
             both = time_call(lambda: op(x).square().sum().backward(), repeats=args.repeats, device=dev).median
             mem = f"{torch.cuda.max_memory_allocated() / 2**20:.0f}" if dev == "cuda" else "-"
+            frac = f"{bound_fraction(lambda: op(x))[2]:.2f}" if dev == "cpu" else "-"
             rows.append([f"{M}x{M} J={J} L={args.L} dj={args.dj}", "harmonia", dev, op.n_moments,
-                         1e3 * fwd, 1e3 * both, 1e6 * both / op.n_moments, mem])
+                         1e3 * fwd, 1e3 * both, 1e6 * both / op.n_moments, mem, frac])
             peer = _pywph_op(M, J, args.L, dev)
             if peer is not None:
                 xp = img.clone().requires_grad_(True)
@@ -61,5 +62,6 @@ def main(argv: list[str] | None = None) -> str:
                                repeats=args.repeats, device=dev).median
                 mem = f"{torch.cuda.max_memory_allocated() / 2**20:.0f}" if dev == "cuda" else "-"
                 rows.append([f"{M}x{M} J={J} L={args.L} default", "pywph", dev, n_peer, 1e3 * pf, 1e3 * pb,
-                             1e6 * pb / n_peer, mem])
-    return format_table(["case", "library", "device", "values", "fwd ms", "fwd+bwd ms", "fwd+bwd us/value", "peak MiB (cuda)"], rows)
+                             1e6 * pb / n_peer, mem, "-"])
+    return format_table(["case", "library", "device", "values", "fwd ms", "fwd+bwd ms", "fwd+bwd us/value", "peak MiB (cuda)",
+                         "fwd: fraction of bound"], rows)
