@@ -94,22 +94,25 @@ def _gabor_stack(M: int, N: int, sigma: float, thetas: list[float], xi: float, s
          + torch.tensor([offset + e1 * M for e1, _ in tiles], dtype=_F64)[:, None, None])
     y = (torch.arange(N, dtype=_F64)[None, None, :]
          + torch.tensor([offset + e2 * N for _, e2 in tiles], dtype=_F64)[:, None, None])
-    wave = torch.empty(len(thetas), M, N, dtype=_C64)
-    gauss = torch.empty(len(thetas), M, N, dtype=_C64) if with_gaussian else None
-    # orientations in chunks, so that the float64 temporaries stay below ~2**23 entries
-    chunk = max(1, (1 << 23) // (len(tiles) * M * N))
-    for i in range(0, len(thetas), chunk):
-        a, b, c = (coefs[i : i + chunk, k, None, None, None] for k in range(3))
-        envelope = torch.exp(-(a * x * x + b * x * y + c * y * y))  # (t, copies, M, N)
-        if gauss is not None:
-            gauss[i : i + chunk] = envelope.to(_C64).sum(dim=1)
-        if xi == 0:  # exp(-q + 0i): the envelope itself
-            wave[i : i + chunk] = gauss[i : i + chunk] if gauss is not None else envelope.to(_C64).sum(dim=1)
-            continue
-        th = torch.tensor(thetas[i : i + chunk], dtype=_F64)[:, None, None, None]
-        phase = x * (xi * torch.cos(th)) + y * (xi * torch.sin(th))
-        copies = torch.complex(envelope * torch.cos(phase), envelope * torch.sin(phase))
-        wave[i : i + chunk] = copies.to(_C64).sum(dim=1)
+    T = len(thetas)
+    wave = torch.zeros(T, M, N, dtype=_C64)
+    gauss = torch.zeros(T, M, N, dtype=_C64) if with_gaussian or xi == 0 else None
+    # one orientation and one copy of the grid at a time, accumulated in order in complex64: the float64
+    # temporaries are (M, N), so building a bank costs little more memory than the bank itself
+    for t, theta in enumerate(thetas):
+        a, b, c = (float(v) for v in coefs[t])
+        for q in range(len(tiles)):
+            xq, yq = x[q], y[q]                                                      # (M, 1), (1, N)
+            envelope = torch.exp(-(a * xq * xq + b * xq * yq + c * yq * yq))       # (M, N)
+            if gauss is not None:
+                gauss[t] += envelope.to(_C64)
+            if xi != 0:
+                phase = xq * (xi * math.cos(theta)) + yq * (xi * math.sin(theta))
+                wave[t] += torch.complex(envelope * torch.cos(phase), envelope * torch.sin(phase)).to(_C64)
+    if xi == 0:
+        wave = gauss
+    if not with_gaussian:
+        gauss = None
     norm = 2 * PI_KYMATIO * sigma * sigma / slant
     return wave / norm, (gauss / norm if gauss is not None else None)
 
