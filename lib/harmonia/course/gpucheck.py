@@ -41,11 +41,11 @@ TOLERANCE = {torch.float32: 1e-4, torch.float64: 1e-9, torch.complex64: 1e-4, to
 #: benchmark arguments: (on a GPU, quick / dry run)
 BENCH_ARGS: dict[str, tuple[list[str], list[str]]] = {
     "matmul": (["--sizes", "1024", "4096"], ["--sizes", "64", "--repeats", "2"]),
-    "scattering": (["--repeats", "3"], ["--quick", "--repeats", "1"]),
+    "scattering": (["--rounds", "5"], ["--quick", "--rounds", "1", "--no-memory"]),
     "wph": (["--sizes", "64", "128"], ["--sizes", "32", "--repeats", "1"]),
-    "vsgd": (["--hidden", "32", "256"], ["--hidden", "8", "--steps", "5", "--repeats", "1"]),
+    "vsgd": (["--hidden", "32", "256"], ["--hidden", "8", "--steps", "5", "--rounds", "1"]),
     "sam": (["--hidden", "128", "1024"], ["--hidden", "8", "--steps", "5", "--repeats", "1"]),
-    "distributed": (["--rounds", "100"], ["--rounds", "5", "--hidden", "8", "--taus", "1"]),
+    "distributed": (["--rounds", "100"], ["--rounds", "5", "--hidden", "8", "--batch", "32", "--taus", "1"]),
 }
 
 
@@ -154,7 +154,7 @@ def _step_bench(device: torch.device, quick: bool, deadline: float) -> Step:
             table = importlib.import_module(f"harmonia.course.bench.{name}").main(list(args))
             step.details.append({"benchmark": name, "status": "pass", "args": args,
                                  "seconds": round(time.perf_counter() - start, 2), "table": table})
-        except Exception as err:  # noqa: BLE001 - reported, not hidden
+        except (Exception, SystemExit) as err:  # noqa: BLE001 - reported, not hidden (argparse exits on bad args)
             step.details.append({"benchmark": name, "status": "fail", "args": args, "problem": f"{type(err).__name__}: {err}"})
     if any(d["status"] == "fail" for d in step.details):
         step.status = "fail"
