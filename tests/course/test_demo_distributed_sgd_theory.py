@@ -109,6 +109,8 @@ def test_speedup_explorer(noise, law):
     fig = demo.plot_speedup_explorer(noise, law, 4, 0.5)
     assert len(fig.axes) == 2
     assert ("κ = 8" in fig.axes[0].get_title()) == (noise == "multiplicative")
+    its = fig.axes[1].get_lines()[0].get_ydata()
+    assert min(its) >= 1                               # never fewer than one iteration (one step at u = 1)
     plt.close(fig)
 
 

@@ -98,4 +98,5 @@ def test_trajectory_figure_gives_each_scheme_and_p_its_own_colour():
 def test_race_explorer_callback():
     fig = demo.plot_race_explorer(tau=4, p=2, eta=0.05, rounds=60)
     assert len(fig.axes[0].get_lines()) >= 2
+    assert "p = 2" in fig.axes[0].get_title()          # the title follows the workers slider
     plt.close(fig)

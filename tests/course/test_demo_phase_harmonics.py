@@ -79,7 +79,11 @@ def test_recover_2d_and_explorer_widget():
             for name in ("staircase", "Cantor") for c in (True, False)}
     for signal in ("staircase", "Cantor", "cartoon"):
         for moments in demo.EXPLORER_MOMENTS:
-            plt.close(demo.plot_recovery_explorer(rec1, rec2, signal, moments))
+            fig = demo.plot_recovery_explorer(rec1, rec2, signal, moments)
+            # a 1D signal has no dj=2 run: the figure says which run it shows instead
+            said = "cartoon only" in fig.axes[1].get_title()
+            assert said == (signal != "cartoon" and moments == demo.EXPLORER_MOMENTS[2])
+            plt.close(fig)
     plt.close(demo.plot_recovery_2d(img, rec2))
     plt.close(demo.plot_psnr_by_seed(rec2))
     with pytest.raises(ValueError, match="moments"):

@@ -195,8 +195,9 @@ def tail_loss(res: RunResult, k: int = 50) -> float:
     return float("nan") if res.history.diverged else float(np.mean(res.history.center_loss[-k:]))
 
 
-def plot_race(runs: dict) -> plt.Figure:
-    """Center loss per round for each (method, tau, eta); diverged runs end with a cross."""
+def plot_race(runs: dict, p: int = 4) -> plt.Figure:
+    """Center loss per round for each (method, tau, eta) of a race with ``p`` workers; diverged runs end with a
+    cross."""
     fig, ax = plt.subplots(figsize=(9, 4.5))
     styles = {1: "-", 4: "-.", 16: "--", 64: ":"}
     for (name, tau, eta), res in runs.items():
@@ -207,7 +208,7 @@ def plot_race(runs: dict) -> plt.Figure:
             last = np.flatnonzero(np.isfinite(y))[-1]
             ax.plot(x[last], y[last], "x", color=COLORS[name], ms=10, mew=2)
     ax.set(yscale="log", xlabel="round", ylabel="center loss F(x̃)", ylim=(1e-3, 1e4),
-           title="Round robin, p = 4, 10-D noisy quadratic (× = diverged)")
+           title=f"Round robin, p = {p}, 10-D noisy quadratic (× = diverged)")
     ax.legend(fontsize=7, ncol=2)
     return fig
 
@@ -394,7 +395,7 @@ def plot_admm_explorer(eta: float = 1e-3, rho: float = 2.5, p: int = 3, rounds: 
 def plot_race_explorer(tau: int = 16, p: int = 4, eta: float = 0.05, rounds: int = 800) -> plt.Figure:
     """Widget 2: EASGD against DOWNPOUR on the 10-D quadratic for one (tau, p, eta)."""
     runs = race(Settings(race_rounds=rounds), p=p, settings_=((tau, eta),))
-    return plot_race(runs)
+    return plot_race(runs, p=p)
 
 
 def device_check(base: ChapterSettings) -> dict[str, torch.Tensor]:

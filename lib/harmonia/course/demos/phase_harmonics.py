@@ -356,7 +356,9 @@ def plot_recovery_explorer(rec_1d: dict[tuple[str, bool], Recovery], rec_2d: dic
         a0.legend(fontsize=8)
     for i, h in enumerate(rec.histories):
         a1.semilogy(h, label=f"start {i}")
-    a1.set(xlabel="L-BFGS iteration", ylabel="relative loss", title=f"{rec.n_moments} moments")
+    fallback = signal != "cartoon" and moments == EXPLORER_MOMENTS[2]
+    a1.set(xlabel="L-BFGS iteration", ylabel="relative loss",
+           title=f"{rec.n_moments} moments" + (" (dj=2 is run on the cartoon only: showing dj=1)" if fallback else ""))
     a1.legend(fontsize=8)
     return fig
 
