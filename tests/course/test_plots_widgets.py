@@ -287,6 +287,8 @@ def test_interactive_figure_headless():
     assert w.result.axes[0].get_title() == "a = 0.7"
     assert w.kwargs == {"a": 0.7}
     assert plt.get_fignums() == []
+    # before its cell runs (or in a saved notebook), the widget's text form says what to do
+    assert repr(w) == widgets.RUN_THE_CELL and w._repr_mimebundle_()["text/plain"] == widgets.RUN_THE_CELL
 
 
 def test_interactive_figure_with_static_alt_and_two_controls():
@@ -346,3 +348,25 @@ def test_chapter_00_widget_diverges_at_lr_2_1():
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     assert fig.axes[1].get_title().startswith("Divergence")
     assert "2.1" in fig.axes[0].get_legend().get_texts()[0].get_text()
+
+
+def test_interactive_figure_disables_controls_without_effect():
+    def callback(mode, level):
+        fig, ax = plt.subplots()
+        ax.set_title(f"{mode} {level}")
+        return fig
+
+    mode = widgets.dropdown(["plain", "leveled"], "plain", "mode")
+    level = widgets.int_slider(1, 0, 5, "level")
+    w = widgets.interactive_figure(callback, alt="A figure whose level matters only in leveled mode.",
+                                   inactive=lambda mode, level: {"level": "plain mode has no level"} if mode == "plain" else {},
+                                   mode=mode, level=level)
+    assert level.disabled and not mode.disabled
+    assert "level: no effect here (plain mode has no level)" in w.note.value and w.note in w.children
+    assert w.children[-1] is w.out                                   # the figure stays last
+    mode.value = "leveled"
+    assert not level.disabled and w.note.value == ""
+    with pytest.raises(ValueError, match="inactive: expected names of controls"):
+        widgets.interactive_figure(callback, alt="A figure whose level matters only in leveled mode.",
+                                   inactive=lambda mode, level: {"colour": "no such control"}, mode=mode, level=level)
+    plt.close("all")

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from harmonia.course.plots import show
 
-__all__ = ["float_slider", "log_slider", "int_slider", "dropdown", "interactive_figure"]
+__all__ = ["float_slider", "log_slider", "int_slider", "dropdown", "interactive_figure", "InteractiveFigure", "RUN_THE_CELL"]
 
 _STYLE = {"description_width": "initial"}
 _LAYOUT = {"width": "420px"}
@@ -59,9 +59,23 @@ def dropdown(options: Sequence[Any], value: Any, description: str) -> W.Dropdown
     return W.Dropdown(options=options, value=value, description=description, style=_STYLE)
 
 
+#: what a notebook shows for a widget whose cell has not run in the current kernel (saved notebooks keep no widget
+#: state, so JupyterLab falls back to this text)
+RUN_THE_CELL = "Interactive figure: run this cell (Shift+Enter) to use its controls."
+
+
+class InteractiveFigure(W.interactive):
+    """:class:`ipywidgets.interactive` whose text form tells the reader to run the cell, instead of the raw
+    ``interactive(children=(FloatSlider(...`` repr a saved notebook would show."""
+
+    def __repr__(self) -> str:
+        return RUN_THE_CELL
+
+
 def interactive_figure(
     callback: Callable[..., Figure],
     alt: str | Callable[..., str],
+    inactive: Callable[..., dict[str, str]] | None = None,
     **controls: W.ValueWidget,
 ) -> W.interactive:
     """Bind controls to a figure-making callback.
@@ -72,6 +86,10 @@ def interactive_figure(
         ``callback(**values) -> Figure``; a plain function, tested without widgets.
     alt : str or callable
         Alt text of the figure, or ``alt(**values) -> str``.
+    inactive : callable, optional
+        ``inactive(**values) -> {control name: reason}``: the controls that have no effect for the current values.
+        They are disabled (greyed out) and the reasons are shown under the controls, so a student never moves a
+        control that does nothing without being told why.
     **controls
         One widget per keyword argument of ``callback``.
 
@@ -87,7 +105,21 @@ def interactive_figure(
         if not isinstance(control, W.ValueWidget):
             raise TypeError(f"{name}: expected an ipywidgets value widget, got {type(control).__name__}")
 
+    note = W.HTML("")
+
+    def update_controls(values: dict[str, Any]) -> None:
+        reasons = inactive(**values) if inactive is not None else {}
+        unknown = set(reasons) - set(controls)
+        if unknown:
+            raise ValueError(f"inactive: expected names of controls {sorted(controls)}, got {sorted(unknown)}")
+        for name, control in controls.items():
+            control.disabled = name in reasons
+        note.value = "<br>".join(
+            f"<i>{controls[name].description or name}: no effect here ({reason})</i>" for name, reason in reasons.items()
+        )
+
     def render(**values: Any) -> Figure:
+        update_controls(values)
         fig = callback(**values)
         if not isinstance(fig, Figure):
             raise TypeError(f"callback: expected it to return a matplotlib Figure, got {type(fig).__name__}")
@@ -95,4 +127,9 @@ def interactive_figure(
         return fig
 
     render.__name__ = getattr(callback, "__name__", "render")
-    return W.interactive(render, **controls)
+    update_controls({name: control.value for name, control in controls.items()})  # a bad `inactive` fails here
+    widget = InteractiveFigure(render, **controls)
+    if inactive is not None:  # the note sits between the controls and the figure
+        widget.children = (*widget.children[:-1], note, widget.children[-1])
+    widget.note = note
+    return widget
