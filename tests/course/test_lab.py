@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from harmonia.course.cli import lab_command
+from harmonia.course.cli import LAB_DIR, lab_command, lab_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,6 +43,20 @@ def test_lab_command_line():
     assert cmd[:4] == [sys.executable, "-m", "jupyterlab", "chapters/00_start_here.ipynb"]
     assert "--no-browser" in cmd and "--IdentityProvider.token=tok" in cmd and "--ServerApp.port=8899" in cmd
     assert "--no-browser" not in lab_command(ROOT, 8899, "tok", open_browser=True)
+    # no news feed, no update check: nothing reaches the internet, no pop-up over the figures
+    assert "--LabApp.news_url=None" in cmd and "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate" in cmd
+    assert f"--LabApp.app_settings_dir={LAB_DIR / 'settings'}" in cmd
+
+
+def test_students_lose_nbgrader_teachers_keep_it(monkeypatch):
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/elsewhere")
+    student, teacher = lab_env(), lab_env(teacher=True)
+    assert student["JUPYTER_CONFIG_PATH"] == os.pathsep.join([str(LAB_DIR / "student"), "/elsewhere"])
+    assert teacher["JUPYTER_CONFIG_PATH"] == "/elsewhere"
+    page = json.loads((LAB_DIR / "student" / "labconfig" / "page_config.json").read_text())
+    assert page["disabledExtensions"] == {"@jupyter/nbgrader": True}
+    server = json.loads((LAB_DIR / "student" / "jupyter_server_config.json").read_text())
+    assert set(server["ServerApp"]["jpserver_extensions"].values()) == {False}
 
 
 def test_lab_serves_chapter_00(tmp_path):
@@ -71,6 +85,16 @@ def test_lab_serves_chapter_00(tmp_path):
         assert model["content"]["cells"][0]["source"].startswith("# 00 · Start here")
         status, page = _get(f"{base}/lab/tree/chapters/00_start_here.ipynb?token={token}")
         assert status == 200 and b"JupyterLab" in page
+        # the student's lab: nbgrader's extension disabled in the page config, its Formgrader not served
+        tag = page.split(b'id="jupyter-config-data"', 1)[1]
+        config = json.loads(tag.split(b">", 1)[1].split(b"</script>", 1)[0])
+        assert "@jupyter/nbgrader" in config["disabledExtensions"]
+        assert _get(f"{base}/formgrader?token={token}")[0] == 404
+        # news and update checks off, in the settings the front end reads
+        status, body = _get(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}")
+        assert status == 200
+        defaults = json.loads(body)["schema"]["properties"]                 # the overrides become the defaults
+        assert defaults["fetchNews"]["default"] == "false" and defaults["checkForUpdates"]["default"] is False
         assert _get(f"{base}/api/contents/chapters/00_start_here.ipynb?token=wrong")[0] == 403
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

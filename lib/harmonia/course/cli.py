@@ -14,7 +14,8 @@ portable [NOTEBOOK...]  strict nbval as on another CPU (torch's portable kernels
                         --budget S: every chapter if the last make test's timings say it fits in S seconds
 readme [--check]        regenerate (or check) the README's chapter table from the manifest
 bench NAME | all | --list  run a benchmark (prints a table, writes build/bench/NAME.txt; all: build/bench/report.md)
-lab                     start JupyterLab on chapter 00 (no browser without a display; prints the URL)
+lab [--teacher]         start JupyterLab on chapter 00 (no browser without a display; prints the URL; no news or
+                        update checks; students do not see nbgrader, --teacher brings it back)
 """
 
 from __future__ import annotations
@@ -262,12 +263,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: the course's JupyterLab settings (see lab/README.md): application settings and the students' config directory
+LAB_DIR = Path(__file__).resolve().parent / "lab"
+
+
 def lab_command(root: Path, port: int, token: str, open_browser: bool) -> list[str]:
-    """The JupyterLab command line ``lab`` runs (served from the repository root, chapter 00 open)."""
+    """The JupyterLab command line ``lab`` runs (served from the repository root, chapter 00 open), with news and
+    update checks off: no pop-up over the figures, no request to the internet."""
     cmd = [
         sys.executable, "-m", "jupyterlab", "chapters/00_start_here.ipynb",
         f"--ServerApp.root_dir={root}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+        f"--LabApp.app_settings_dir={LAB_DIR / 'settings'}", "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
     if not open_browser:
         cmd.append("--no-browser")
@@ -284,8 +292,18 @@ def cmd_lab(ns: argparse.Namespace) -> int:
     token = ns.token or secrets.token_hex(16)
     url = f"http://127.0.0.1:{port}/lab/tree/chapters/00_start_here.ipynb?token={token}"
     print(f"Harmonia: JupyterLab on chapter 00 at\n    {url}\n(Ctrl-C to stop)", flush=True)
-    env = {**os.environ, **{k: v for k, v in nbtools.NOTEBOOK_ENV.items() if k != "HARMONIA_MODE"}}
+    env = lab_env(teacher=ns.teacher)
     return subprocess.call(lab_command(root, port, token, open_browser), cwd=root, env=env)
+
+
+def lab_env(teacher: bool = False) -> dict[str, str]:
+    """The environment of ``lab``: the notebooks' (threads, progress bars) and, for students, the config directory
+    that turns nbgrader's lab and server extensions off (teachers keep them)."""
+    env = {**os.environ, **{k: v for k, v in nbtools.NOTEBOOK_ENV.items() if k != "HARMONIA_MODE"}}
+    if not teacher:
+        rest = env.get("JUPYTER_CONFIG_PATH", "")
+        env["JUPYTER_CONFIG_PATH"] = str(LAB_DIR / "student") + (os.pathsep + rest if rest else "")
+    return env
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -334,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lab", help="start JupyterLab on chapter 00")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--token", default="")
+    p.add_argument("--teacher", action="store_true", help="keep nbgrader's menus, Formgrader and Validate button")
     p.add_argument("--no-browser", action="store_true")
     p.set_defaults(func=cmd_lab)
     return parser
