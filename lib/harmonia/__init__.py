@@ -24,6 +24,7 @@ __version__ = "0.1.0"
 LAYERS: dict[str, int] = {
     "harmonia.config": 0,
     "harmonia.fourier": 1,
+    "harmonia.linalg": 1,
     "harmonia.manifolds": 1,
     "harmonia.ode": 1,
     "harmonia.pointwise": 1,

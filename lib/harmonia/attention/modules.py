@@ -21,6 +21,7 @@ from torch import nn
 
 from harmonia.attention.mask import KINDS, pixel_spacing, rect_coords, rect_mask
 from harmonia.config import check_in, check_positive, check_tensor
+from harmonia.linalg import sym2x2_eigvals
 
 __all__ = ["params_from_saliency", "params_from_raw", "RectangularAttention", "CBAMSpatialGate", "CBAMChannelGate",
            "area_penalty_closure"]
@@ -61,9 +62,7 @@ def params_from_saliency(h: torch.Tensor, gamma: torch.Tensor | float = 1.0, s_m
     cx, cy = w @ px, w @ py
     dx, dy = px - cx[:, None], py - cy[:, None]
     a, b, d = (w * dx * dx).sum(1), (w * dx * dy).sum(1), (w * dy * dy).sum(1)
-    root = torch.sqrt(((a - d) / 2) ** 2 + b ** 2 + eps)
-    lam1 = ((a + d) / 2 + root).clamp_min(0)
-    lam2 = ((a + d) / 2 - root).clamp_min(0)
+    lam1, lam2 = (lam.clamp_min(0) for lam in sym2x2_eigvals(a, b, d, eps))
     theta = 0.5 * torch.atan2(2 * b, a - d + 1e-3 * eps)
     sx = s_min + gamma * torch.sqrt(3 * lam1 + 1e-12)
     sy = s_min + gamma * torch.sqrt(3 * lam2 + 1e-12)

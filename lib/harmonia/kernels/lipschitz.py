@@ -19,6 +19,7 @@ Used in: chapter 18.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -29,6 +30,7 @@ import torch
 from harmonia.config import check_in, check_int, check_positive, check_tensor, make_generator
 from harmonia.kernels.features import RandomFeatures
 from harmonia.kernels.functions import KERNELS, kernel_distance
+from harmonia.linalg import sym2x2_eigvals
 
 __all__ = ["ACTIVATIONS", "closed_form_lip", "PairSearch", "pair_search", "kernel_gram", "gaussian_net_AB",
            "gaussian_net_lip", "lip_second_moment", "lip_relu_2d", "lip_on_points", "rkhs_lip_bound"]
@@ -154,16 +156,21 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-def _gauss_rule(dtype: torch.dtype, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
+@functools.lru_cache(maxsize=1)
+def _gauss_rule_np() -> tuple[np.ndarray, np.ndarray]:
     """Nodes g and weights w with sum(w f(g)) ~ E f(g), g ~ N(0, 1): composite 8-point Gauss-Legendre on panels with
-    an edge at 0, geometric from 1e-4 to 1 (40 per side) and of width 1/4 from 1 to 12."""
+    an edge at 0, geometric from 1e-4 to 1 (40 per side) and of width 1/4 from 1 to 12. Built once."""
     inner = np.geomspace(1e-4, 1.0, 41)
     edges = np.concatenate([[0.0], inner, np.arange(1.25, 12.0 + 1e-9, 0.25)])
     x, w = np.polynomial.legendre.leggauss(8)
     lo, hi = edges[:-1, None], edges[1:, None]
     g = (0.5 * (hi - lo) * x + 0.5 * (hi + lo)).ravel()
     wt = (0.5 * (hi - lo) * w).ravel() * np.exp(-0.5 * g * g) / math.sqrt(2 * math.pi)
-    g, wt = np.concatenate([-g[::-1], g]), np.concatenate([wt[::-1], wt])
+    return np.concatenate([-g[::-1], g]), np.concatenate([wt[::-1], wt])
+
+
+def _gauss_rule(dtype: torch.dtype, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
+    g, wt = _gauss_rule_np()
     return torch.as_tensor(g, dtype=dtype, device=device), torch.as_tensor(wt, dtype=dtype, device=device)
 
 
@@ -222,11 +229,6 @@ def lip_second_moment(W: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(torch.linalg.eigvalsh(M)[..., -1].clamp_min(0))
 
 
-def _lam_max_2x2(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """Largest eigenvalue of [[a, b], [b, c]]."""
-    return 0.5 * (a + c) + torch.sqrt((0.5 * (a - c)) ** 2 + b * b)
-
-
 def lip_relu_2d(W: torch.Tensor) -> torch.Tensor:
     r"""Exact :math:`\mathrm{Lip}(\theta_N)` of bias-free ReLU features :math:`N^{-1/2}\mathrm{relu}(w_i\cdot x)` in the
     plane: W (..., N, 2) -> (...,).
@@ -250,7 +252,7 @@ def lip_relu_2d(W: torch.Tensor) -> torch.Tensor:
     order = torch.argsort(ev, dim=-1)
     terms = torch.gather(terms, -2, order.unsqueeze(-1).expand(*order.shape, 3))
     G = torch.cat([G0.unsqueeze(-2), G0.unsqueeze(-2) + torch.cumsum(terms, dim=-2)], dim=-2)         # (..., 2N+1, 3)
-    lam = _lam_max_2x2(G[..., 0], G[..., 1], G[..., 2])
+    lam = sym2x2_eigvals(G[..., 0], G[..., 1], G[..., 2])[0]
     return torch.sqrt(lam.max(-1).values.clamp_min(0))
 
 
