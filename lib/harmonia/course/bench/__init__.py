@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 __all__ = ["Timing", "time_call", "format_table", "available", "Comparison", "alternate", "round_robin",
@@ -71,14 +72,6 @@ def _one_call(fn: Callable[[], object], device: torch.device | str | None) -> fl
     return time.perf_counter() - start
 
 
-def _quantile(values: Sequence[float], q: float) -> float:
-    v = sorted(values)
-    pos = q * (len(v) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (pos - lo) * (v[hi] - v[lo])
-
-
 @dataclass(frozen=True)
 class Comparison:
     """Two callables timed in turns: each side's :class:`Timing`, and the per-round ratio peer / ours (> 1: ours is
@@ -122,7 +115,8 @@ def round_robin(fns: dict[str, Callable[[], object]], *, rounds: int = 9, warmup
 def ratio_spread(numerator: Sequence[float], denominator: Sequence[float]) -> tuple[float, float, float]:
     """Median and 10 % / 90 % quantiles of the per-round ratios numerator / denominator."""
     ratios = [a / b for a, b in zip(numerator, denominator)]
-    return statistics.median(ratios), _quantile(ratios, 0.1), _quantile(ratios, 0.9)
+    lo, hi = np.quantile(ratios, [0.1, 0.9])                # linear interpolation between order statistics
+    return statistics.median(ratios), float(lo), float(hi)
 
 
 def alternate(ours: Callable[[], object], peer: Callable[[], object], *, rounds: int = 9, warmup: int = 1,
