@@ -23,5 +23,6 @@ def sym2x2_eigvals(a: torch.Tensor, b: torch.Tensor, d: torch.Tensor,
     at most :math:`\sqrt\epsilon`); ``eps=0`` gives the exact eigenvalues.
     """
     root = torch.sqrt(((a - d) / 2) ** 2 + b ** 2 + eps)
-    mid = (a + d) / 2
-    return mid + root, mid - root
+    # (a + d) / 2 written twice on purpose: one shared node would sum its two gradients in another order, and the
+    # trainings of chapter 16 follow the last bit of their gradients
+    return (a + d) / 2 + root, (a + d) / 2 - root
