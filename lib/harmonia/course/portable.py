@@ -153,34 +153,38 @@ def chapter_fingerprint(notebook: Path, root: Path) -> str:
     return h.hexdigest()
 
 
-def read_record(root: Path) -> dict[str, str]:
-    """``{notebook file name: fingerprint}`` from ``chapters/portable.toml`` (empty if absent)."""
-    path = root / RECORD_FILE
+def read_record(root: Path, record: Path = RECORD_FILE) -> dict[str, str]:
+    """``{notebook file name: fingerprint}`` from a record file (default ``chapters/portable.toml``; the browser
+    and autograde passes keep their own), relative to ``root``; empty if absent."""
+    path = root / record
     if not path.is_file():
         return {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"{RECORD_FILE}: expected TOML, got a parse error ({err})") from err
+        raise ValueError(f"{record}: expected TOML, got a parse error ({err})") from err
     chapters = data.get("chapters", {})
     if not isinstance(chapters, dict) or not all(isinstance(v, str) for v in chapters.values()):
-        raise ValueError(f"{RECORD_FILE}: expected a [chapters] table of file = \"fingerprint\" strings")
+        raise ValueError(f"{record}: expected a [chapters] table of file = \"fingerprint\" strings")
     return dict(chapters)
 
 
-def write_record(root: Path, fingerprints: dict[str, str]) -> Path:
-    """Merge ``fingerprints`` into the record (other chapters' entries are kept) and write it."""
-    record = {**read_record(root), **fingerprints}
-    path = root / RECORD_FILE
-    lines = [_HEADER, "[chapters]"] + [f"{json.dumps(name)} = {json.dumps(fp)}" for name, fp in sorted(record.items())]
+def write_record(root: Path, fingerprints: dict[str, str], record: Path = RECORD_FILE,
+                 header: str | None = None) -> Path:
+    """Merge ``fingerprints`` into the record file (other chapters' entries are kept) and write it, under
+    ``header`` (default: the portable pass's)."""
+    merged = {**read_record(root, record), **fingerprints}
+    path = root / record
+    lines = [_HEADER if header is None else header, "[chapters]"]
+    lines += [f"{json.dumps(name)} = {json.dumps(fp)}" for name, fp in sorted(merged.items())]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
-def stale_chapters(notebooks: list[Path], root: Path) -> dict[str, str]:
-    """The chapters among ``notebooks`` whose fingerprint differs from the record:
+def stale_chapters(notebooks: list[Path], root: Path, record_file: Path = RECORD_FILE) -> dict[str, str]:
+    """The chapters among ``notebooks`` whose fingerprint differs from the record file's:
     ``{file name: current fingerprint}``."""
-    record = read_record(root)
+    record = read_record(root, record_file)
     out = {}
     for nb in notebooks:
         fp = chapter_fingerprint(nb, root)
