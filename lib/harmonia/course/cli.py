@@ -14,6 +14,9 @@ portable [NOTEBOOK...]  strict nbval as on another CPU (torch's portable kernels
                         --budget S: every chapter if the last make test's timings say it fits in S seconds
 readme [--check]        regenerate (or check) the README's chapter table from the manifest
 bench NAME | all | --list  run a benchmark (prints a table, writes build/bench/NAME.txt; all: build/bench/report.md)
+browser [NOTEBOOK...]   the chapters in the course's JupyterLab in headless Chromium: run all cells, move every widget
+                        control (screenshots in build/browser/); --changed: chapter 00 and the chapters whose
+                        fingerprint differs from chapters/browser.toml; --record: store the fingerprints after a pass
 lab [--teacher]         start JupyterLab on chapter 00 (no browser without a display; prints the URL; no news or
                         update checks; students do not see nbgrader, --teacher brings it back)
 """
@@ -185,6 +188,37 @@ def cmd_portable(ns: argparse.Namespace) -> int:
     return rc
 
 
+def cmd_browser(ns: argparse.Namespace) -> int:
+    from harmonia.course import browser, portable
+
+    root = _root()
+    if browser.find_chromium() is None:
+        print("browser pass: skipped: Debian's chromium is not installed (as root: apt-get install chromium)")
+        return 0
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        print("browser pass: skipped: Playwright is not installed (pip install -e '.[browser]')")
+        return 0
+    paths = [p.resolve() for p in _chapter_paths(ns.notebooks)]
+    if ns.changed:
+        stale = portable.stale_chapters(paths, root, browser.RECORD_FILE, browser.browser_fingerprint)
+        paths = [p for p in paths if p.name in stale or p.name in browser.ALWAYS]
+        print(f"browser pass: {', '.join(p.name for p in paths)} ({len(stale)} changed since "
+              f"{browser.RECORD_FILE}, plus {', '.join(browser.ALWAYS)} always)", flush=True)
+    fingerprints = {p.name: browser.browser_fingerprint(p, root) for p in paths}
+    env = {**os.environ, "HARMONIA_BROWSER": "1", "HARMONIA_BROWSER_CHAPTERS": ",".join(p.name for p in paths)}
+    cmd = [sys.executable, "-m", "pytest", "-c", "pyproject.toml", "tests/browser", "-p", "no:cacheprovider"]
+    rc = subprocess.call(cmd, cwd=root, env=env)
+    if rc == 0 and ns.record:
+        if {p.name: browser.browser_fingerprint(p, root) for p in paths} != fingerprints:
+            print("error: --record: a chapter or teaching-layer file changed during the run; run it again", file=sys.stderr)
+            return 1
+        path = portable.write_record(root, fingerprints, browser.RECORD_FILE, browser.HEADER)
+        print(f"recorded {len(fingerprints)} fingerprint(s) in {path}")
+    return rc
+
+
 def cmd_readme(ns: argparse.Namespace) -> int:
     readme = _root() / "README.md"
     chapters = load_manifest()
@@ -349,6 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gpucheck", help="device tests, chapter demos and benchmarks on a GPU (report in build/gpucheck)")
     gpucheck.add_arguments(p)
     p.set_defaults(func=gpucheck.run_from)
+    p = sub.add_parser("browser", help="the chapters in JupyterLab in headless Chromium (make test-browser)")
+    p.add_argument("notebooks", nargs="*", help="default: every ready chapter")
+    p.add_argument("--changed", action="store_true",
+                   help="chapter 00 and the chapters whose fingerprint differs from chapters/browser.toml")
+    p.add_argument("--record", action="store_true", help="after a pass, record the fingerprints of the chapters run")
+    p.set_defaults(func=cmd_browser)
     p = sub.add_parser("lab", help="start JupyterLab on chapter 00")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--token", default="")

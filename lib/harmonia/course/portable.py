@@ -28,6 +28,7 @@ import importlib.metadata
 import json
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = [
@@ -181,13 +182,15 @@ def write_record(root: Path, fingerprints: dict[str, str], record: Path = RECORD
     return path
 
 
-def stale_chapters(notebooks: list[Path], root: Path, record_file: Path = RECORD_FILE) -> dict[str, str]:
-    """The chapters among ``notebooks`` whose fingerprint differs from the record file's:
-    ``{file name: current fingerprint}``."""
+def stale_chapters(notebooks: list[Path], root: Path, record_file: Path = RECORD_FILE,
+                   fingerprint: Callable[[Path, Path], str] | None = None) -> dict[str, str]:
+    """The chapters among ``notebooks`` whose fingerprint (default :func:`chapter_fingerprint`) differs from the
+    record file's: ``{file name: current fingerprint}``."""
     record = read_record(root, record_file)
+    fingerprint = chapter_fingerprint if fingerprint is None else fingerprint
     out = {}
     for nb in notebooks:
-        fp = chapter_fingerprint(nb, root)
+        fp = fingerprint(nb, root)
         if record.get(nb.name) != fp:
             out[nb.name] = fp
     return out
