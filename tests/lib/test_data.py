@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -308,3 +312,134 @@ def test_save_npz_is_byte_deterministic_and_loadable(tmp_path):
     assert file_sha256(p1) == file_sha256(p2)
     with np.load(p1, allow_pickle=False) as f:
         assert np.array_equal(f["a"], arrays["a"]) and f["b"] == 2.5
+
+
+# ---------------------------------------------------------------------------------------------
+# The repository's real datasets: corruption, a missing file, a rebuild
+# ---------------------------------------------------------------------------------------------
+def _real_entries():
+    old = os.environ.pop("HARMONIA_DATASETS", None)
+    try:
+        return read_registry(REPO_DATASETS)
+    finally:
+        if old is not None:
+            os.environ["HARMONIA_DATASETS"] = old
+
+
+REAL = _real_entries()
+#: Generators too slow for the test suite, with the time measured for them (seconds, one thread, 2-core machine).
+SLOW_GENERATORS = {
+    "dan_l96": "harmonia.course.demos.data_assimilation:build_checkpoint trains 40 000 steps: measured 7.9 s for "
+               "400 steps and 13.4 s for 1 200 (one thread), 6.8 ms a step, so about 4.6 minutes for the file: "
+               "over the suite's 30 s budget",
+}
+
+
+def _copy_registry(tmp_path: Path, name: str, with_file: bool = True) -> tuple[Path, DatasetEntry]:
+    """datasets/registry.toml (every entry) and, optionally, the one file of ``name`` in a tmp folder."""
+    shutil.copy(REPO_DATASETS / "registry.toml", tmp_path / "registry.toml")
+    entry = REAL[name]
+    if with_file:
+        (tmp_path / entry.file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO_DATASETS / entry.file, tmp_path / entry.file)
+    return tmp_path, entry
+
+
+def _command_of(message: str) -> str:
+    assert "rebuild it with: " in message, message
+    return message.split("rebuild it with: ", 1)[1]
+
+
+def test_every_committed_dataset_file_is_registered_once():
+    """Complements test_repository_registry_is_consistent: git's view (committed files), one entry per file."""
+    git = shutil.which("git")
+    if git is None or not (REPO_DATASETS.parent / ".git").exists():
+        pytest.skip("not a git checkout")
+    listed = subprocess.run([git, "ls-files", "datasets"], cwd=REPO_DATASETS.parent, capture_output=True, text=True,
+                            check=True).stdout.split()
+    committed = {Path(p).relative_to("datasets").as_posix() for p in listed
+                 if Path(p).name != "registry.toml" and not Path(p).name.startswith(".") and not p.endswith(".md")}
+    files = [e.file for e in REAL.values()]
+    assert len(files) == len(set(files)), "two registry entries point at the same file"
+    assert committed == set(files), f"committed but unregistered: {sorted(committed - set(files))}; " \
+                                    f"registered but not committed: {sorted(set(files) - committed)}"
+    for e in REAL.values():
+        assert file_sha256(REPO_DATASETS / e.file) == e.sha256, f"{e.name}: sha256 differs from the registry"
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_dataset_with_one_flipped_byte_is_refused(name, tmp_path, monkeypatch):
+    root, entry = _copy_registry(tmp_path, name)
+    path = root / entry.file
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit of one byte
+    path.write_bytes(bytes(data))
+    actual = hashlib.sha256(bytes(data)).hexdigest()
+    monkeypatch.setenv("HARMONIA_DATASETS", str(root))  # the loaders' default folder, as a chapter would use it
+    with pytest.raises(DatasetError) as info:
+        load_npz(name)
+    msg = str(info.value)
+    assert str(path) in msg, "the message names the file"
+    assert f"expected sha256 {entry.sha256}, got {actual}" in msg, "both checksums, registry's first"
+    assert entry.provenance() in msg
+    if entry.generator:
+        assert _command_of(msg) == entry.rebuild_command(path)
+    if name == "textures_skimage":  # a chapter-level loader goes through the same check
+        from harmonia.data.textures import load_textures
+
+        with pytest.raises(DatasetError, match="is corrupt or changed"):
+            load_textures()
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_missing_real_dataset_names_the_exact_rebuild_command(name, tmp_path, monkeypatch):
+    import importlib
+    import inspect
+    import shlex
+
+    root, entry = _copy_registry(tmp_path, name, with_file=False)
+    monkeypatch.setenv("HARMONIA_DATASETS", str(root))
+    path = root / entry.file
+    with pytest.raises(DatasetError) as info:
+        load_npz(name)
+    msg = str(info.value)
+    assert f"file {path} is missing" in msg and f"git checkout -- {path}" in msg
+    assert entry.generator, f"{name}: registered without a generator"
+    command = shlex.split(_command_of(msg))
+    module, function = entry.generator.split(":")
+    assert command == ["python", "-c", f'from {module} import {function}; {function}("{path}")']
+    fn = getattr(importlib.import_module(module), function)  # the command's import works
+    first = next(iter(inspect.signature(fn).parameters.values()))
+    assert first.name == "path", f"{entry.generator} must take the output path first"
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_rebuild_reproduces_the_registered_file(name, tmp_path, monkeypatch):
+    """Run the command of the missing-file message (in a shell, into a tmp datasets folder) and compare the
+    result with the registry: the sha256 when this machine reproduces it, else every array to rounding level."""
+    if name in SLOW_GENERATORS:
+        pytest.skip(SLOW_GENERATORS[name])
+    if name == "textures_skimage":
+        pytest.importorskip("skimage", reason="build_texture_file needs scikit-image, which is not a dependency")
+    root, entry = _copy_registry(tmp_path, name, with_file=False)
+    monkeypatch.setenv("HARMONIA_DATASETS", str(root))
+    with pytest.raises(DatasetError) as info:
+        dataset_path(name)
+    command = _command_of(str(info.value))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(command, shell=True, cwd=tmp_path, env=env, check=True, timeout=120)
+    rebuilt = root / entry.file
+    assert rebuilt.is_file(), "the command wrote the file where the message said"
+    if file_sha256(rebuilt) == entry.sha256:
+        assert dataset_path(name) == rebuilt  # byte for byte the committed file
+        return
+    # Other CPUs round the solver's FFTs differently (see build_turbulence_file): same arrays to rounding level.
+    with np.load(REPO_DATASETS / entry.file, allow_pickle=False) as ref, np.load(rebuilt, allow_pickle=False) as new:
+        assert sorted(ref.files) == sorted(new.files)
+        for key in ref.files:
+            a, b = ref[key], new[key]
+            assert (a.dtype, a.shape) == (b.dtype, b.shape), key
+            if np.issubdtype(a.dtype, np.floating):
+                np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6 * float(np.abs(a).max()), err_msg=key)
+            else:
+                np.testing.assert_array_equal(b, a, err_msg=key)

@@ -410,23 +410,25 @@ class NavierStokes2D:
         snaps: list[torch.Tensor] = []
         n_steps = 0
         bar = tqdm(total=T, desc="NavierStokes2D", disable=not progress)
-        for target in [*targets, T]:
-            while True:
-                remaining = target - t
-                if not bool((remaining > 0).any()):
-                    break
-                nl0, speed = self._nonlinear_hat(w_hat)
-                dt_cfl = self._cfl(speed, cfl, dt_max)
-                last = dt_cfl >= remaining
-                dt = torch.where(last, remaining, dt_cfl).clamp(min=0.0)
-                w_hat = self._step_hat(w_hat, dt, nl0)
-                t_before = float(t.min())
-                t = torch.where(last, torch.full_like(t, target), t + dt)
-                n_steps += 1
-                bar.update(float(t.min()) - t_before)
-            if len(snaps) < len(targets):
-                snaps.append(self._ifft(w_hat))
-        bar.close()
+        try:  # an interrupted run (KeyboardInterrupt) leaves no bar open
+            for target in [*targets, T]:
+                while True:
+                    remaining = target - t
+                    if not bool((remaining > 0).any()):
+                        break
+                    nl0, speed = self._nonlinear_hat(w_hat)
+                    dt_cfl = self._cfl(speed, cfl, dt_max)
+                    last = dt_cfl >= remaining
+                    dt = torch.where(last, remaining, dt_cfl).clamp(min=0.0)
+                    w_hat = self._step_hat(w_hat, dt, nl0)
+                    t_before = float(t.min())
+                    t = torch.where(last, torch.full_like(t, target), t + dt)
+                    n_steps += 1
+                    bar.update(float(t.min()) - t_before)
+                if len(snaps) < len(targets):
+                    snaps.append(self._ifft(w_hat))
+        finally:
+            bar.close()
         if t_arr is None:
             snapshots = None
         elif snaps:
