@@ -1,54 +1,48 @@
 """The teachers' workflow end to end with the real nbgrader: our nbgrader source notebook is
-released (solutions stripped) and autograded; an empty submission scores 0, the solutions full marks."""
+released (solutions stripped) and autograded; an empty submission scores 0, the solutions full marks.
+
+Autograding runs every chapter twice, so it is gated like the portable pass: chapter 00 always, another
+ready chapter only when its fingerprint is not the one recorded in chapters/autograde.toml (written by
+``python tests/course/autograde_all.py --changed --record`` after a passing run)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from harmonia.course import notebooks as nbt
+from harmonia.course import portable
 
-ROOT = Path(__file__).resolve().parents[2]
-CHAPTER = ROOT / "chapters" / "00_start_here.ipynb"
+import autograde_all
 
-
-def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--force"], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0 and "ERROR" not in proc.stderr, proc.stderr[-3000:]
-    return proc
+ROOT = autograde_all.ROOT
+READY = autograde_all.ready_chapters(ROOT)
+ALWAYS = "00_start_here.ipynb"
 
 
-def test_nbgrader_release_and_autograde(tmp_path):
+def _needs_autograde(path: Path) -> bool:
+    return path.name == ALWAYS or path.name in portable.stale_chapters([path], ROOT, autograde_all.RECORD_FILE)
+
+
+def test_chapter_00_is_ready_and_always_autograded():
+    assert ALWAYS in [p.name for p in READY]
+    assert _needs_autograde(ROOT / "chapters" / ALWAYS)
+
+
+def test_record_file_names_only_ready_chapters():
+    recorded = portable.read_record(ROOT, autograde_all.RECORD_FILE)
+    assert set(recorded) <= {p.name for p in READY}
+    assert all(len(fp) == 64 for fp in recorded.values())
+
+
+@pytest.mark.parametrize("path", READY, ids=[p.name for p in READY])
+def test_nbgrader_release_and_autograde(path, tmp_path):
     pytest.importorskip("nbgrader", reason="nbgrader comes with the dev extra")
-    from nbgrader.api import Gradebook
-
-    course = tmp_path / "course"
-    name = CHAPTER.stem
-    source = nbt.write_notebook(nbt.nbgrader_notebook(nbt.read_notebook(CHAPTER), "00"),
-                                course / "source" / name / CHAPTER.name)
-    (course / "nbgrader_config.py").write_text(
-        f"c = get_config()\nc.CourseDirectory.root = {str(course)!r}\nc.ExecutePreprocessor.timeout = 300\n"
-    )
-    _nbgrader(course, "generate_assignment", name)
-    release = nbt.read_notebook(course / "release" / name / CHAPTER.name)
-    released = [c.source for c in release.cells if c.cell_type == "code"]
-    assert not any(nbt.BEGIN in s for s in released)
-    assert sum("raise NotImplementedError()" in s for s in released) == len(nbt.find_exercises(nbt.read_notebook(CHAPTER)))
-
-    for student, notebook in [("empty", course / "release" / name / CHAPTER.name), ("perfect", source)]:
-        target = course / "submitted" / student / name
-        target.mkdir(parents=True)
-        shutil.copy(notebook, target / CHAPTER.name)
-    _nbgrader(course, "autograde", name)
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        empty = gradebook.find_submission(name, "empty")
-        perfect = gradebook.find_submission(name, "perfect")
-        assert empty.max_score == perfect.max_score == 2
-        assert empty.score == 0 and perfect.score == 2
+    if not _needs_autograde(path):
+        pytest.skip(f"fingerprint recorded in {autograde_all.RECORD_FILE} (autograded at this version)")
+    course = autograde_all.make_course(tmp_path / "course", [path])
+    grade = autograde_all.autograde(course, path)
+    assert grade.exercises >= 1
+    assert grade.max_score == grade.exercises, "one point per exercise"
+    assert grade.empty == 0, f"{path.name}: the released notebook scored {grade.empty}/{grade.max_score}"
+    assert grade.perfect == grade.max_score, f"{path.name}: the solutions scored {grade.perfect}/{grade.max_score}"
