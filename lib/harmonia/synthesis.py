@@ -84,6 +84,8 @@ def discrepancy(phi: torch.Tensor, target: torch.Tensor, loss: str = "relative")
     0-d real tensor
     """
     check_in(loss, "loss", LOSSES)
+    check_tensor(phi, "phi", dtype="float_or_complex", finite=False)
+    check_tensor(target, "target", dtype="float_or_complex", finite=False, like=phi)
     if target.shape != phi.shape:
         raise ValueError(f"target: expected the shape of the statistics {tuple(phi.shape)}, got {tuple(target.shape)}")
     sq = _squared(phi - target)
@@ -218,38 +220,40 @@ def match_statistics(
         return MatchResult(x=x.detach().clone(), loss=current, history=history, restart_starts=starts, n_evals=1)
     best_x, best_loss, stop = x.detach().clone(), math.inf, False
     bar = tqdm(total=steps * restarts, desc="match_statistics", disable=not progress)
-    for _ in range(restarts):
-        if stop:
-            break
-        starts.append(len(history))
-        if method == "lbfgs":
-            opt: torch.optim.Optimizer = torch.optim.LBFGS(
-                [x], lr=lr, max_iter=1, max_eval=1 + _MAX_LINE_SEARCH, history_size=history_size,
-                tolerance_grad=tolerance, tolerance_change=tolerance, line_search_fn="strong_wolfe")
-        else:
-            opt = torch.optim.Adam([x], lr=lr)
-        for k in range(steps):
-            step = len(history)
+    try:  # an interrupted run (KeyboardInterrupt in stat_fn or callback) leaves no bar open
+        for _ in range(restarts):
+            if stop:
+                break
+            starts.append(len(history))
             if method == "lbfgs":
-                opt.step(evaluate)  # max_iter=1: one iteration; the memory lives in opt.state
+                opt: torch.optim.Optimizer = torch.optim.LBFGS(
+                    [x], lr=lr, max_iter=1, max_eval=1 + _MAX_LINE_SEARCH, history_size=history_size,
+                    tolerance_grad=tolerance, tolerance_change=tolerance, line_search_fn="strong_wolfe")
             else:
-                opt.param_groups[0]["lr"] = lr * factor ** (step // every)
-                opt.step()  # x.grad was set by the last evaluate()
-            new = float(evaluate())
-            history.append(new)
-            bar.update(1)
-            bar.set_postfix(loss=f"{new:.3e}", refresh=False)
-            if new < best_loss:
-                best_x, best_loss = x.detach().clone(), new
-            if (callback is not None and callback(step, x.detach(), new)) or new == 0.0 or not math.isfinite(new):
-                stop = True
-                break
-            if method == "lbfgs" and abs(new - current) <= tolerance * max(1.0, abs(new)):
-                stop = k == 0  # a fresh memory did not help: restarting again would repeat this step
-                break
-            current = new
-        current = history[-1]
-    bar.close()
+                opt = torch.optim.Adam([x], lr=lr)
+            for k in range(steps):
+                step = len(history)
+                if method == "lbfgs":
+                    opt.step(evaluate)  # max_iter=1: one iteration; the memory lives in opt.state
+                else:
+                    opt.param_groups[0]["lr"] = lr * factor ** (step // every)
+                    opt.step()  # x.grad was set by the last evaluate()
+                new = float(evaluate())
+                history.append(new)
+                bar.update(1)
+                bar.set_postfix(loss=f"{new:.3e}", refresh=False)
+                if new < best_loss:
+                    best_x, best_loss = x.detach().clone(), new
+                if (callback is not None and callback(step, x.detach(), new)) or new == 0.0 or not math.isfinite(new):
+                    stop = True
+                    break
+                if method == "lbfgs" and abs(new - current) <= tolerance * max(1.0, abs(new)):
+                    stop = k == 0  # a fresh memory did not help: restarting again would repeat this step
+                    break
+                current = new
+            current = history[-1]
+    finally:
+        bar.close()
     return MatchResult(x=best_x, loss=best_loss, history=history, restart_starts=starts, n_evals=n_evals)
 
 
@@ -273,8 +277,8 @@ def histogram_match(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
 
     Used in: chapter 08.
     """
-    check_tensor(x, "x", dtype="floating", min_ndim=2)
-    check_tensor(ref, "ref", dtype="floating", min_ndim=2, like=x)
+    check_tensor(x, "x", dtype="floating", min_ndim=2, nonempty=True)
+    check_tensor(ref, "ref", dtype="floating", min_ndim=2, like=x, nonempty=True)
     if ref.ndim != 2 and ref.shape != x.shape:
         raise ValueError(f"ref: expected one (M, N) image or the shape of x {tuple(x.shape)}, got {tuple(ref.shape)}")
     flat = x.reshape(-1, x.shape[-2] * x.shape[-1])

@@ -113,6 +113,8 @@ class SAM(torch.optim.Optimizer):
         check_positive(rho, "rho", allow_zero=True)
         check_positive(gamma, "gamma", allow_zero=True)
         check_positive(adaptive_eta, "adaptive_eta", allow_zero=True)
+        if "lr" in base_kwargs and not isinstance(base_kwargs["lr"], torch.Tensor):
+            check_positive(base_kwargs["lr"], "lr", allow_zero=True)
         if not isinstance(adaptive, bool):
             raise TypeError(f"adaptive: expected a bool, got {type(adaptive).__name__}")
         if not callable(base_optimizer):
@@ -174,10 +176,21 @@ class SAM(torch.optim.Optimizer):
         if not math.isfinite(float(loss.detach() if isinstance(loss, torch.Tensor) else loss)):
             raise FloatingPointError(f"SAM.step: the loss is {loss}, not a finite number")
         self.first_step(zero_grad=True)
-        with torch.enable_grad():
-            closure()
+        try:
+            with torch.enable_grad():
+                closure()
+        except BaseException:  # e.g. KeyboardInterrupt at w + eps: put the parameters back at w, step not taken
+            self._restore()
+            raise
         self.second_step()
         return loss
+
+    @torch.no_grad()
+    def _restore(self) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if "old_p" in self.state[p]:
+                    p.copy_(self.state[p].pop("old_p"))
 
     def state_dict(self) -> dict:
         """The base optimizer's state dict (its momentum buffers, ...); the groups carry ``rho`` and
