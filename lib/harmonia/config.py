@@ -33,6 +33,8 @@ __all__ = [
     "check_in",
     "check_positive",
     "check_int",
+    "check_finite",
+    "check_broadcast",
 ]
 
 MODES = ("fast", "full")
@@ -126,7 +128,8 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     return make_generator(seed)
 
 
-def make_generator(seed: int | torch.Generator | None = None, device: str | torch.device = "cpu") -> torch.Generator:
+def make_generator(seed: int | torch.Generator | None = None, device: str | torch.device = "cpu", *,
+                   name: str = "seed") -> torch.Generator:
     """An explicit ``torch.Generator``: pass one through, or build one from an int seed.
 
     Parameters
@@ -136,6 +139,8 @@ def make_generator(seed: int | torch.Generator | None = None, device: str | torc
         reproducible); an int seeds a new generator; a generator is returned unchanged.
     device : str or torch.device
         Device of a newly built generator.
+    name : str
+        The caller's name for ``seed`` (``"generator"``, ...), used in the error message.
     """
     if isinstance(seed, torch.Generator):
         return seed
@@ -143,7 +148,7 @@ def make_generator(seed: int | torch.Generator | None = None, device: str | torc
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)).item())
     elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative int, a torch.Generator or None, got {seed!r}")
+        raise ValueError(f"{name}: expected a non-negative int, a torch.Generator or None, got {seed!r}")
     gen.manual_seed(int(seed))
     return gen
 
@@ -164,6 +169,13 @@ _DTYPE_GROUPS: dict[str, tuple[torch.dtype, ...]] = {
         torch.complex128,
     ),
     "integer": (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64),
+    # single or double precision only: torch.fft and torch.linalg have no half-precision CPU kernels
+    "float32_64": (torch.float32, torch.float64),
+    "fft": (torch.float32, torch.float64, torch.complex64, torch.complex128),
+}
+_DTYPE_LABELS: dict[str, str] = {
+    "float32_64": "a floating dtype of single or double precision (torch.float32 or torch.float64)",
+    "fft": "a float or complex dtype of single or double precision (float32, float64, complex64, complex128)",
 }
 
 
@@ -180,7 +192,7 @@ def _describe(x: object) -> str:
 
 def _shape_matches(shape: tuple[int, ...], spec: Sequence[int | str | None]) -> bool:
     """Match ``shape`` against ``spec``; ``"..."`` (once) stands for any leading dimensions,
-    ``None`` or a name for any size, an int for that exact size."""
+    ``None`` or a name for any size (a name used twice for one size), an int for that exact size."""
     spec = list(spec)
     if "..." in spec:
         i = spec.index("...")
@@ -192,7 +204,14 @@ def _shape_matches(shape: tuple[int, ...], spec: Sequence[int | str | None]) -> 
         if len(shape) != len(spec):
             return False
         pairs = list(zip(shape, spec))
-    return all(not isinstance(s, int) or s == n for n, s in pairs)
+    bound: dict[str, int] = {}  # a name used twice must bind one size: ("n", "n") is a square matrix
+    for n, s in pairs:
+        if isinstance(s, str):
+            if bound.setdefault(s, n) != n:
+                return False
+        elif isinstance(s, int) and s != n:
+            return False
+    return True
 
 
 def check_tensor(
@@ -206,6 +225,7 @@ def check_tensor(
     finite: bool = True,
     device: torch.device | str | None = None,
     like: torch.Tensor | None = None,
+    nonempty: bool = False,
 ) -> torch.Tensor:
     """Validate a tensor argument and return it unchanged, or raise with a message that names
     the argument, what was expected and what came.
@@ -217,7 +237,8 @@ def check_tensor(
     name : str
         The argument's name as the caller spells it (appears first in every message).
     shape : sequence of int, str or None, optional
-        Expected shape. Ints must match exactly, ``None`` or a name (``"N"``) match any size, and
+        Expected shape. Ints must match exactly, ``None`` or a name (``"N"``) match any size (a name
+        that appears twice must match the same size both times: ``("n", "n")`` is square), and
         one ``"..."`` stands for any number of leading (or inner) dimensions. Example:
         ``("...", "N", 2)``.
     ndim : int or tuple of int, optional
@@ -226,13 +247,16 @@ def check_tensor(
         Minimum number of dimensions.
     dtype : str, torch.dtype or tuple of torch.dtype, optional
         A dtype, a tuple of dtypes, or a group name: ``"floating"``, ``"real"``, ``"complex"``,
-        ``"float_or_complex"``, ``"integer"``.
+        ``"float_or_complex"``, ``"integer"``, ``"float32_64"`` (float32 or float64), ``"fft"``
+        (float32/64 or complex64/128: what torch.fft and torch.linalg accept on every device).
     finite : bool
         If true (default), NaN or infinite entries are an error (floating and complex tensors only).
     device : torch.device or str, optional
         Required device (compared by type and index when an index is given).
     like : torch.Tensor, optional
         Another argument whose device ``x`` must share (the usual "device mismatch" check).
+    nonempty : bool
+        If true, a tensor with no entries (a zero size) is an error.
 
     Returns
     -------
@@ -252,7 +276,8 @@ def check_tensor(
         if isinstance(dtype, str):
             if dtype not in _DTYPE_GROUPS:
                 raise ValueError(f"dtype: expected one of {sorted(_DTYPE_GROUPS)}, got {dtype!r}")
-            allowed, label = _DTYPE_GROUPS[dtype], f"a {dtype.replace('_', ' ')} dtype"
+            allowed = _DTYPE_GROUPS[dtype]
+            label = _DTYPE_LABELS.get(dtype, f"a {dtype.replace('_', ' ')} dtype")
         elif isinstance(dtype, torch.dtype):
             allowed, label = (dtype,), str(dtype)
         else:
@@ -274,6 +299,8 @@ def check_tensor(
         want = torch.device(device)
         if x.device.type != want.type or (want.index is not None and x.device.index != want.index):
             raise ValueError(f"{name}: expected a tensor on {want}, got {_describe(x)}")
+    if nonempty and x.numel() == 0:
+        raise ValueError(f"{name}: expected a non-empty tensor, got {_describe(x)}")
     if like is not None and x.device != like.device:
         raise ValueError(
             f"{name}: expected a tensor on the same device as the other inputs ({like.device}), "
@@ -290,11 +317,50 @@ def check_tensor(
     return x
 
 
+def check_broadcast(shape_a: Sequence[int], shape_b: Sequence[int], name_a: str, name_b: str) -> tuple[int, ...]:
+    """Check that two shapes broadcast together; return the broadcast shape, or raise ``ValueError`` naming
+    ``name_b`` (the argument checked against ``name_a``)."""
+    try:
+        return tuple(torch.broadcast_shapes(tuple(shape_a), tuple(shape_b)))
+    except RuntimeError:
+        raise ValueError(
+            f"{name_b}: expected a shape that broadcasts with {name_a}'s {tuple(shape_a)}, got {tuple(shape_b)}"
+        ) from None
+
+
 def check_in(value: object, name: str, allowed: Sequence[object]) -> object:
     """Check that ``value`` is one of ``allowed``; return it or raise ``ValueError`` naming ``name``."""
     if value not in allowed:
         raise ValueError(f"{name}: expected one of {tuple(allowed)!r}, got {value!r}")
     return value
+
+
+def _scalar_tensor_value(value: object, integer: bool) -> object:
+    """The Python number held by a one-element tensor of a real (or, for ``integer``, integer) dtype; any other
+    value unchanged (so that the checks below report it)."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.device.type != "meta":
+        ok = value.dtype in _DTYPE_GROUPS["integer"] if integer else value.is_floating_point() or (
+            value.dtype in _DTYPE_GROUPS["integer"])
+        if ok:
+            return value.item()
+    return value
+
+
+def check_finite(value: object, name: str) -> float:
+    """Check that ``value`` is a finite real number (an int or a float, not a bool); return it as ``float``.
+
+    A one-element real tensor counts as its value. A non-number raises ``TypeError`` and NaN/inf ``ValueError``,
+    both naming ``name``."""
+    value = _scalar_tensor_value(value, False)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a finite real number, got {_describe(value)}")
+    try:
+        v = float(value)
+    except OverflowError:
+        raise ValueError(f"{name}: expected a finite real number that fits a float, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name}: expected a finite real number, got {value!r}")
+    return v
 
 
 def check_int(value: object, name: str, minimum: int = 1) -> int:

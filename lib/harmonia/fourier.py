@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from harmonia.config import check_positive, check_tensor
+from harmonia.config import check_broadcast, check_positive, check_tensor
 
 __all__ = [
     "half_plane_shifts",
@@ -41,14 +41,29 @@ def _dims(dims: int | Sequence[int]) -> tuple[int, ...]:
     return (dims,) if isinstance(dims, int) else tuple(dims)
 
 
+def _check_dims(x: torch.Tensor, name: str, dims: int | Sequence[int]) -> tuple[int, ...]:
+    """``dims`` as a tuple, each a valid dimension of ``x`` (named ``name``) with a non-zero size."""
+    d = _dims(dims)
+    for k in d:
+        if isinstance(k, bool) or not isinstance(k, int) or not -x.ndim <= k < x.ndim:
+            raise ValueError(f"dims: expected dimensions of {name} (a tensor with {x.ndim} dimensions), got {dims!r}")
+        if x.shape[k] == 0:
+            raise ValueError(f"{name}: expected a non-zero size along dims {dims!r}, got shape {tuple(x.shape)}")
+    return d
+
+
+
+
 def fft(x: torch.Tensor, dims: int | Sequence[int] = -1) -> torch.Tensor:
     """N-D FFT over ``dims`` (a real input gives a complex output of the matching precision)."""
-    return torch.fft.fftn(x, dim=_dims(dims))
+    check_tensor(x, "x", dtype="fft", finite=False, nonempty=True)
+    return torch.fft.fftn(x, dim=_check_dims(x, "x", dims))
 
 
 def ifft(x_hat: torch.Tensor, dims: int | Sequence[int] = -1) -> torch.Tensor:
     """N-D inverse FFT over ``dims`` (complex output)."""
-    return torch.fft.ifftn(x_hat, dim=_dims(dims))
+    check_tensor(x_hat, "x_hat", dtype="fft", finite=False, nonempty=True)
+    return torch.fft.ifftn(x_hat, dim=_check_dims(x_hat, "x_hat", dims))
 
 
 def subsample_fourier(x_hat: torch.Tensor, k: int, dims: int | Sequence[int] = -1) -> torch.Tensor:
@@ -67,6 +82,8 @@ def subsample_fourier(x_hat: torch.Tensor, k: int, dims: int | Sequence[int] = -
     tensor of size N/k along each of ``dims``
         :math:`\\hat y[m]=\\frac1k\\sum_{i<k}\\hat x[m+iN/k]`, i.e. the DFT of ``x[::k]``.
     """
+    check_tensor(x_hat, "x_hat", dtype="float_or_complex", finite=False)
+    _check_dims(x_hat, "x_hat", dims)
     k = check_positive(k, "k", integer=True)
     if k == 1:
         return x_hat
@@ -89,6 +106,8 @@ def periodize_filter(h_hat: torch.Tensor, k: int, dims: int | Sequence[int] = -1
     """
     if reduce not in ("mean", "sum"):
         raise ValueError(f"reduce: expected 'mean' or 'sum', got {reduce!r}")
+    check_tensor(h_hat, "h_hat", dtype="float_or_complex", finite=False)
+    _check_dims(h_hat, "h_hat", dims)
     out = subsample_fourier(h_hat, k, dims)
     if reduce == "sum":
         out = out * (k ** len(_dims(dims)))
@@ -106,6 +125,7 @@ def crop_filter_2d(h_hat: torch.Tensor, r: int) -> torch.Tensor:
     h_hat : (..., M, N) tensor, M and N divisible by ``2**r``
     r : int >= 0
     """
+    check_tensor(h_hat, "h_hat", dtype="float_or_complex", min_ndim=2, finite=False)
     r = check_positive(r, "r", integer=True, allow_zero=True)
     if r == 0:
         return h_hat
@@ -130,6 +150,8 @@ def pad_reflect(x: torch.Tensor, pads: Sequence[tuple[int, int]], dims: Sequence
     pads : sequence of (left, right), one per dim; each must be smaller than the size along it
     dims : sequence of int, the padded dims (at most 3, as torch's reflect padding)
     """
+    check_tensor(x, "x", dtype="float_or_complex", finite=False)
+    _check_dims(x, "x", tuple(dims))
     dims = tuple(d % x.ndim for d in dims)
     if len(pads) != len(dims):
         raise ValueError(f"pads: expected one (left, right) pair per dim ({len(dims)}), got {len(pads)}")
@@ -166,6 +188,9 @@ def unpad(x: torch.Tensor, starts: Sequence[int], ends: Sequence[int], dims: Seq
 def conv_fourier(x_hat: torch.Tensor, filt_hat: torch.Tensor) -> torch.Tensor:
     """Circular convolution in Fourier: broadcasting product ``x_hat * filt_hat`` (real filters are
     promoted to the spectrum's complex dtype)."""
+    check_tensor(x_hat, "x_hat", dtype="float_or_complex", finite=False)
+    check_tensor(filt_hat, "filt_hat", dtype="float_or_complex", finite=False, like=x_hat)
+    check_broadcast(x_hat.shape, filt_hat.shape, "x_hat", "filt_hat")
     if not filt_hat.is_complex():
         filt_hat = filt_hat.to(x_hat.real.dtype)
     return x_hat * filt_hat
@@ -176,9 +201,11 @@ def circular_crosscorr(a: torch.Tensor, b: torch.Tensor, dims: int | Sequence[in
 
     Returns a complex tensor when either input is complex, else a real one.
     """
-    check_tensor(a, "a", dtype="float_or_complex")
-    check_tensor(b, "b", dtype="float_or_complex", like=a)
-    d = _dims(dims)
+    check_tensor(a, "a", dtype="fft", nonempty=True)
+    check_tensor(b, "b", dtype="fft", like=a, nonempty=True)
+    check_broadcast(a.shape, b.shape, "a", "b")
+    d = _check_dims(a, "a", dims)
+    _check_dims(b, "b", dims)
     c = torch.fft.ifftn(torch.fft.fftn(a, dim=d) * torch.fft.fftn(b, dim=d).conj(), dim=d)
     return c if (a.is_complex() or b.is_complex()) else c.real
 
@@ -193,6 +220,7 @@ def fftfreq_grid(shape: Sequence[int], *, radians: bool = True, dtype: torch.dty
     """
     out = []
     for axis, n in enumerate(shape):
+        n = check_positive(n, "shape", integer=True, allow_zero=True)
         f = torch.fft.fftfreq(int(n), dtype=dtype, device=device)
         if radians:
             f = 2 * torch.pi * f
@@ -242,6 +270,8 @@ def spatial_shift(h_hat: torch.Tensor, tau: Sequence[float] | torch.Tensor) -> t
     Used in: chapter 10 (shifted wavelets of the point-process moments).
     """
     check_tensor(h_hat, "h_hat", dtype="float_or_complex", min_ndim=2)
+    if isinstance(tau, torch.Tensor):
+        check_tensor(tau, "tau", dtype="real")
     t = torch.as_tensor(tau, dtype=torch.float64, device=h_hat.device)
     if t.shape[-1:] != (2,):
         raise ValueError(f"tau: expected a (..., 2) shift (rows, columns), got shape {tuple(t.shape)}")

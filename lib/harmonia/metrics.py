@@ -47,10 +47,11 @@ __all__ = ["align_circular", "relative_error", "relative_error_aligned", "psnr",
 
 
 def _check(x: torch.Tensor, x0: torch.Tensor, dims: int | Sequence[int],
-           names: tuple[str, str] = ("x", "x0")) -> tuple[int, ...]:
-    """Validate a pair of signals and return ``dims`` as distinct non-negative ints."""
-    check_tensor(x, names[0], dtype="floating")
-    check_tensor(x0, names[1], dtype="floating", like=x)
+           names: tuple[str, str] = ("x", "x0"), dtype: str = "floating") -> tuple[int, ...]:
+    """Validate a pair of signals and return ``dims`` as distinct non-negative ints (``dtype="float32_64"``
+    for the metrics that go through an FFT, which has no half-precision CPU kernel)."""
+    check_tensor(x, names[0], dtype=dtype)
+    check_tensor(x0, names[1], dtype=dtype, like=x)
     if x0.shape != x.shape:
         raise ValueError(f"{names[1]}: expected the shape of {names[0]} {tuple(x.shape)}, got {tuple(x0.shape)}")
     return _dims(x, dims)
@@ -85,7 +86,7 @@ def align_circular(x: torch.Tensor, x0: torch.Tensor,
         cross-correlation :math:`c[s]=\\sum_u x(u-s)\\,x_0(u)`. If ``x = roll(x0, k)`` then
         :math:`s^*=-k \\bmod n`.
     """
-    d = _check(x, x0, dims)
+    d = _check(x, x0, dims, dtype="float32_64")
     k = len(d)
     batch = [i for i in range(x.ndim) if i not in d]
     xm, x0m = x.permute(*batch, *d), x0.permute(*batch, *d)  # batch first, shifted dims last
@@ -185,7 +186,7 @@ def max_normalized_crosscorr(x: torch.Tensor, y: torch.Tensor, dims: int | Seque
 
     Used in: chapter 07.
     """
-    d = _check(x, y, dims, ("x", "y"))
+    d = _check(x, y, dims, ("x", "y"), dtype="float32_64")
     xc, yc = x - x.mean(dim=d, keepdim=True), y - y.mean(dim=d, keepdim=True)
     nx, ny = torch.linalg.vector_norm(xc, dim=d), torch.linalg.vector_norm(yc, dim=d)
     for name, norm in (("x", nx), ("y", ny)):
@@ -220,7 +221,7 @@ def radial_power_spectrum(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
     Used in: chapter 07.
     """
-    check_tensor(x, "x", dtype="floating", min_ndim=2)
+    check_tensor(x, "x", dtype="float32_64", min_ndim=2, nonempty=True)
     M, N = x.shape[-2:]
     power = torch.fft.fft2(x).abs().square() / (M * N)
     ky = (torch.arange(M, device=x.device) + M // 2) % M - M // 2  # integer fftfreq * M
@@ -256,8 +257,8 @@ def log_spectrum_error(x: torch.Tensor, ref: torch.Tensor, k_max: float | None =
 
     Used in: chapters 07, 08.
     """
-    check_tensor(ref, "ref", dtype="floating", ndim=2)
-    check_tensor(x, "x", dtype="floating", shape=("...", *ref.shape), like=ref)
+    check_tensor(ref, "ref", dtype="float32_64", ndim=2, nonempty=True)
+    check_tensor(x, "x", dtype="float32_64", shape=("...", *ref.shape), like=ref)
     k, p_ref = radial_power_spectrum(ref)
     _, p = radial_power_spectrum(x)
     p = p.reshape(-1, p.shape[-1]).mean(0)
@@ -352,7 +353,7 @@ def spectral_rel_error(K_test: torch.Tensor, K_model: torch.Tensor) -> torch.Ten
     Used in: chapter 07.
     """
     for name, K in (("K_test", K_test), ("K_model", K_model)):
-        check_tensor(K, name, dtype="float_or_complex", ndim=2, like=K_test)
+        check_tensor(K, name, dtype="fft", ndim=2, like=K_test)
         if K.shape[0] != K.shape[1]:
             raise ValueError(f"{name}: expected a square (D, D) matrix, got shape {tuple(K.shape)}")
     if K_model.shape != K_test.shape:

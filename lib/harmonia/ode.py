@@ -27,6 +27,7 @@ Field = Callable[[float, torch.Tensor], torch.Tensor]
 
 def rk4_step(f: Field, t: float, y: torch.Tensor, h: float) -> torch.Tensor:
     """One classical Runge-Kutta step of size ``h`` from ``y`` at time ``t`` (module docstring)."""
+    check_tensor(y, "y", dtype="float_or_complex", finite=False)
     k1 = f(t, y)
     k2 = f(t + h / 2, y + h / 2 * k1)
     k3 = f(t + h / 2, y + h / 2 * k2)

@@ -97,7 +97,7 @@ def phase_fourier(U: torch.Tensor, k: int | torch.Tensor) -> torch.Tensor:
 
     Used in: chapter 06.
     """
-    check_tensor(U, "U", dtype="float_or_complex", min_ndim=1)
+    check_tensor(U, "U", dtype="fft", min_ndim=1, nonempty=True)
     A = U.shape[-1]
     spectrum = torch.fft.ifft(U, dim=-1)  # (1/A) sum_a U_a e^{+2 pi i k a / A}
     if isinstance(k, int) and not isinstance(k, bool):

@@ -51,6 +51,7 @@ def modulus(z: torch.Tensor) -> torch.Tensor:
     -------
     real tensor of the same shape (float32 for complex64, float64 for complex128)
     """
+    check_tensor(z, "z", dtype="float_or_complex", finite=False)
     return _SafeModulus.apply(z)
 
 

@@ -49,3 +49,23 @@ def _easgd_lyapunov(M, eta: float, sigma2: float) -> np.ndarray:
 @pytest.fixture(scope="session")
 def easgd_lyapunov():
     return _easgd_lyapunov
+
+
+# The bad-input sweep (tests/lib/test_bad_input_sweep.py) adds its counts here; the line is printed at the end.
+_BAD_INPUT_TALLY: dict = {"cases": 0, "callables": set(), "obscure": set(), "ran": False}
+
+
+@pytest.fixture(scope="session")
+def bad_input_tally():
+    _BAD_INPUT_TALLY["ran"] = True
+    return _BAD_INPUT_TALLY
+
+
+def pytest_terminal_summary(terminalreporter):
+    t = _BAD_INPUT_TALLY
+    if t["ran"]:
+        terminalreporter.write_line(
+            f"bad-input sweep: {t['cases']} cases over {len(t['callables'])} callables, {len(t['obscure'])} obscure "
+            f"errors ({t.get('swept', '?')} of {t.get('exported', '?')} exported callables swept, "
+            f"{t.get('gaps', 0)} known gaps)"
+        )

@@ -242,7 +242,7 @@ def test_check_tensor_dtype_messages():
         check_tensor(torch.zeros(1, dtype=torch.int64), "w", dtype="float_or_complex")
     with pytest.raises(TypeError, match=r"^w: expected one of torch.int32, torch.int64, got"):
         check_tensor(torch.zeros(1), "w", dtype=(torch.int32, torch.int64))
-    with pytest.raises(ValueError, match=r"^dtype: expected one of \['complex', 'float_or_complex', 'floating', 'integer', 'real'\], got 'double'"):
+    with pytest.raises(ValueError, match=r"^dtype: expected one of \['complex', 'fft', 'float32_64', 'float_or_complex', 'floating', 'integer', 'real'\], got 'double'"):
         check_tensor(torch.zeros(1), "w", dtype="double")
 
 

@@ -41,6 +41,7 @@ def periodic_distance(n: int, *, dtype: torch.dtype = torch.float64, device: str
 
 def gaspari_cohn(r: torch.Tensor, c: float) -> torch.Tensor:
     """The Gaspari-Cohn compactly supported correlation (module docstring) at distances ``r``, half-width ``c``."""
+    check_tensor(r, "r", dtype="floating", finite=False)
     c = float(check_positive(c, "c"))
     z = r.abs() / c
     inner = 1 - 5 / 3 * z**2 + 5 / 8 * z**3 + 0.5 * z**4 - 0.25 * z**5
@@ -54,6 +55,8 @@ def enkf_analysis(E: torch.Tensor, y: torch.Tensor, model: StateSpaceModel, loc:
     """Stochastic EnKF analysis. E: (..., Ne, n) forecast ensemble; y: (..., p); loc: (n, n) Schur localisation
     matrix or None; perturbations: (..., Ne, p) standard normal draws of the observation perturbations (drawn from
     ``generator`` when None). Returns the analysis ensemble (..., Ne, n)."""
+    check_tensor(E, "E", shape=("...", "Ne", model.n), dtype="float32_64")
+    check_tensor(y, "y", shape=(*E.shape[:-2], model.p), dtype=E.dtype, like=E)
     Ne = E.shape[-2]
     A = E - E.mean(-2, keepdim=True)
     P = A.transpose(-1, -2) @ A / (Ne - 1)                        # (..., n, n)
@@ -115,7 +118,8 @@ def assimilate(model: StateSpaceModel, xs: torch.Tensor, ys: torch.Tensor, E0: t
     rho = float(check_positive(inflation, "inflation"))
     xs = check_tensor(xs, "xs", shape=("T", "...", model.n), dtype="floating")
     ys = check_tensor(ys, "ys", shape=(xs.shape[0], *xs.shape[1:-1], model.p), dtype="floating", like=xs)
-    E = check_tensor(E0, "E0", shape=(*xs.shape[1:-1], "Ne", model.n), dtype="floating", like=xs)
+    E = check_tensor(E0, "E0", shape=(*xs.shape[1:-1], "Ne", model.n), dtype="float32_64", like=xs)
+    check_tensor(ys, "ys", dtype=E.dtype)  # the analyses combine observations and ensemble in one dtype
     if E.shape[-2] < 2:
         raise ValueError(f"E0: expected at least 2 members, got {E.shape[-2]}")
     dist = periodic_distance(model.n, dtype=xs.dtype, device=xs.device)

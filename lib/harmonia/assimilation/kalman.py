@@ -40,20 +40,32 @@ def _analysis_cov(Pb, H, R):
     return K, IKH @ Pb @ IKH.T + K @ R @ K.T
 
 
+def _check_model(M: torch.Tensor, Q: torch.Tensor, H: torch.Tensor, R: torch.Tensor) -> int:
+    """Validate the linear-Gaussian model (one dtype and device for all four matrices); return n."""
+    check_tensor(M, "M", shape=("n", "n"), dtype="float32_64", nonempty=True)
+    n = M.shape[0]
+    check_tensor(Q, "Q", shape=(n, n), dtype=M.dtype, like=M)
+    check_tensor(H, "H", shape=("p", n), dtype=M.dtype, like=M, nonempty=True)
+    check_tensor(R, "R", shape=(H.shape[0], H.shape[0]), dtype=M.dtype, like=M)
+    return n
+
+
 def kalman_filter(M: torch.Tensor, Q: torch.Tensor, H: torch.Tensor, R: torch.Tensor, m0: torch.Tensor,
                   P0: torch.Tensor, ys: torch.Tensor) -> KalmanResult:
     """Filter the observations ``ys`` (T, ..., p) from the prior :math:`\\mathcal N(m_0,P_0)` of :math:`x_0`.
 
     M, Q: (n, n); H: (p, n); R: (p, p); m0: (..., n) or (n,); P0: (n, n). The prior of cycle t is the law of
     :math:`x_t` given :math:`y_{0:t-1}`, its posterior given :math:`y_{0:t}` (the cycle's order: observe, then move)."""
-    n = M.shape[0]
-    M = check_tensor(M, "M", shape=(n, n), dtype="floating")
-    Q = check_tensor(Q, "Q", shape=(n, n), dtype="floating", like=M)
-    H = check_tensor(H, "H", shape=("p", n), dtype="floating", like=M)
-    R = check_tensor(R, "R", shape=(H.shape[0], H.shape[0]), dtype="floating", like=M)
-    P0 = check_tensor(P0, "P0", shape=(n, n), dtype="floating", like=M)
-    ys = check_tensor(ys, "ys", shape=("T", "...", H.shape[0]), dtype="floating", like=M)
-    m = check_tensor(m0, "m0", shape=("...", n), dtype="floating", like=M).to(ys.dtype).expand(*ys.shape[1:-1], n)
+    n = _check_model(M, Q, H, R)
+    P0 = check_tensor(P0, "P0", shape=(n, n), dtype=M.dtype, like=M)
+    ys = check_tensor(ys, "ys", shape=("T", "...", H.shape[0]), dtype="float32_64", like=M)
+    if ys.shape[0] == 0:
+        raise ValueError(f"ys: expected at least one observation time (T >= 1), got shape {tuple(ys.shape)}")
+    check_tensor(m0, "m0", shape=("...", n), dtype="float32_64", like=M)
+    if m0.ndim > ys.ndim - 1:
+        raise ValueError(f"m0: expected a (..., n) mean whose batch shape broadcasts to the batch shape of ys "
+                         f"{tuple(ys.shape[1:-1])}, got shape {tuple(m0.shape)}")
+    m = m0.to(ys.dtype).expand(*ys.shape[1:-1], n)
     mb, Pbs, ma, Pas = [], [], [], []
     Pb = P0
     for y in ys:
@@ -72,6 +84,7 @@ def steady_state(M: torch.Tensor, Q: torch.Tensor, H: torch.Tensor, R: torch.Ten
                  max_iter: int = 100_000) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The fixed point of the covariance recursion (the discrete algebraic Riccati equation), from :math:`P^b=Q`.
     Returns :math:`(P^b, P^a, K)` at steady state. Raises if it has not converged after ``max_iter`` iterations."""
+    _check_model(M, Q, H, R)
     Pb = Q.clone()
     for _ in range(check_int(max_iter, "max_iter")):
         K, Pa = _analysis_cov(Pb, H, R)

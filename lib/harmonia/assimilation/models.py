@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
-from harmonia.config import check_int, check_positive, check_tensor, make_generator
+from harmonia.config import check_broadcast, check_finite, check_int, check_positive, check_tensor, make_generator
 from harmonia.ode import rk4_step
 
 __all__ = ["lorenz96_rhs", "lorenz96_step", "rotation2d", "StateSpaceModel", "rotation_model", "lorenz96_model",
@@ -35,11 +35,15 @@ __all__ = ["lorenz96_rhs", "lorenz96_step", "rotation2d", "StateSpaceModel", "ro
 
 def lorenz96_rhs(x: torch.Tensor, F: float = 8.0) -> torch.Tensor:
     r""":math:`dx_i/dt=(x_{i+1}-x_{i-2})x_{i-1}-x_i+F` on the last dimension (periodic). x: (..., n), n >= 4."""
+    check_tensor(x, "x", min_ndim=1, dtype="floating", finite=False)
+    check_finite(F, "F")
     return (torch.roll(x, -1, -1) - torch.roll(x, 2, -1)) * torch.roll(x, 1, -1) - x + F
 
 
 def lorenz96_step(x: torch.Tensor, dt: float = 0.05, F: float = 8.0, n_substeps: int = 1) -> torch.Tensor:
     """``n_substeps`` RK4 steps of size ``dt / n_substeps`` of Lorenz-96. x: (..., n) -> (..., n)."""
+    check_tensor(x, "x", min_ndim=1, dtype="floating", finite=False)
+    check_finite(dt, "dt"), check_int(n_substeps, "n_substeps"), check_finite(F, "F")
     h = dt / n_substeps
     for _ in range(n_substeps):
         x = rk4_step(lambda t, y: lorenz96_rhs(y, F), 0.0, x, h)
@@ -48,6 +52,7 @@ def lorenz96_step(x: torch.Tensor, dt: float = 0.05, F: float = 8.0, n_substeps:
 
 def rotation2d(theta: float, *, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> torch.Tensor:
     r""":math:`R_\theta=\begin{pmatrix}\cos\theta&\sin\theta\\-\sin\theta&\cos\theta\end{pmatrix}` (clockwise). Shape (2, 2)."""
+    check_finite(theta, "theta")
     c, s = math.cos(theta), math.sin(theta)
     return torch.tensor([[c, s], [-s, c]], dtype=dtype, device=device)
 
@@ -159,4 +164,7 @@ def lorenz96_initial(batch: int, model: StateSpaceModel, burn_in: int = 1000,
 def rmse_per_sample(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     r"""Root-mean-square error of each sample, :math:`\|x-m\|_2/\sqrt n`, over the last dimension (the convention of the
     paper's code: per-sample RMSEs are then averaged). x, m: (..., n) -> (...,)."""
+    check_tensor(x, "x", min_ndim=1, dtype="floating", finite=False, nonempty=True)
+    check_tensor(m, "m", min_ndim=1, dtype="floating", finite=False, like=x)
+    check_broadcast(x.shape, m.shape, "x", "m")
     return (x - m).pow(2).mean(-1).sqrt()

@@ -15,14 +15,14 @@ import torch
 import torch.nn.functional as Fn
 
 from harmonia.attention.mask import check_phi, rectangle_polygon
-from harmonia.config import check_tensor
+from harmonia.config import check_int, check_tensor
 
 __all__ = ["upsample_map", "box_raster", "normalised_to_pixels", "peak_location", "pointing_game", "map_box_iou",
            "mass_in_box", "largest_component_fraction", "polygon_area", "rotated_iou"]
 
 
 def _check_boxes(box: torch.Tensor, B: int | None = None) -> torch.Tensor:
-    check_tensor(box, "box", shape=(B, 4))
+    check_tensor(box, "box", shape=(B, 4), dtype="real")
     if bool((box[:, 2] <= box[:, 0]).any() | (box[:, 3] <= box[:, 1]).any()):
         raise ValueError("box: expected x1 > x0 and y1 > y0 in every row (x0, y0, x1, y1)")
     return box
@@ -32,12 +32,14 @@ def upsample_map(maps: torch.Tensor, size: int | tuple[int, int]) -> torch.Tenso
     """Bilinear upsampling (``align_corners=False``) of maps (B, 1, h, w) to (B, 1, *size)."""
     check_tensor(maps, "maps", shape=(None, 1, None, None), dtype="floating")
     size = (size, size) if isinstance(size, int) else tuple(size)
+    size = tuple(check_int(n, "size") for n in size)
     return Fn.interpolate(maps, size=size, mode="bilinear", align_corners=False)
 
 
 def box_raster(box: torch.Tensor, H: int, W: int) -> torch.Tensor:
     """The pixels whose centres lie inside each box: box (B, 4) -> bool (B, 1, H, W)."""
     _check_boxes(box)
+    H, W = check_int(H, "H"), check_int(W, "W")
     cx = torch.arange(W, device=box.device, dtype=torch.float64) + 0.5
     cy = torch.arange(H, device=box.device, dtype=torch.float64) + 0.5
     b = box.double()
@@ -49,6 +51,8 @@ def box_raster(box: torch.Tensor, H: int, W: int) -> torch.Tensor:
 def normalised_to_pixels(p: torch.Tensor, H: int, W: int) -> torch.Tensor:
     """Normalised, aspect-corrected (x, y) of :func:`rect_coords` -> pixel-edge coordinates of an H x W image.
     p (..., 2) -> (..., 2)."""
+    check_tensor(p, "p", shape=("...", 2), dtype="floating")
+    H, W = check_int(H, "H"), check_int(W, "W")
     m = max(H, W)
     return torch.stack([(p[..., 0] + W / m) * m / 2, (p[..., 1] + H / m) * m / 2], -1)
 
@@ -56,7 +60,7 @@ def normalised_to_pixels(p: torch.Tensor, H: int, W: int) -> torch.Tensor:
 def peak_location(maps: torch.Tensor) -> torch.Tensor:
     """The centre of each map's largest pixel, in pixel-edge coordinates of the map: (B, 1, h, w) -> (B, 2) as
     (x, y). Rescale by the input/map size ratio to point in the input."""
-    check_tensor(maps, "maps", shape=(None, 1, None, None))
+    check_tensor(maps, "maps", shape=(None, 1, None, None), dtype="real", nonempty=True)
     B, _, h, w = maps.shape
     idx = maps.reshape(B, -1).argmax(1)
     return torch.stack([(idx % w).double() + 0.5, torch.div(idx, w, rounding_mode="floor").double() + 0.5], 1)
@@ -66,6 +70,7 @@ def pointing_game(points: torch.Tensor, box: torch.Tensor) -> float:
     """The fraction of points (B, 2) (pixel coordinates (x, y)) inside their box (B, 4), edges included."""
     check_tensor(points, "points", shape=(None, 2))
     _check_boxes(box, points.shape[0])
+    check_tensor(box, "box", like=points)
     p, b = points.double(), box.double()
     hit = (p[:, 0] >= b[:, 0]) & (p[:, 0] <= b[:, 2]) & (p[:, 1] >= b[:, 1]) & (p[:, 1] <= b[:, 3])
     return float(hit.double().mean())
@@ -76,6 +81,7 @@ def map_box_iou(maps: torch.Tensor, box: torch.Tensor, threshold: float = 0.5) -
     0 when both are empty. Returns (B,) float64."""
     check_tensor(maps, "maps", shape=(None, 1, None, None), dtype="floating")
     _check_boxes(box, maps.shape[0])
+    check_tensor(box, "box", like=maps)
     a = maps > threshold
     b = box_raster(box, maps.shape[-2], maps.shape[-1])
     inter = (a & b).sum((1, 2, 3)).double()
@@ -87,6 +93,7 @@ def mass_in_box(maps: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
     r""":math:`\sum_{\text{box}}M/\sum M` for maps at the image's size (B, 1, H, W) (non-negative). Returns (B,)."""
     check_tensor(maps, "maps", shape=(None, 1, None, None), dtype="floating")
     _check_boxes(box, maps.shape[0])
+    check_tensor(box, "box", like=maps)
     m = maps.double()
     inside = (m * box_raster(box, maps.shape[-2], maps.shape[-1])).sum((1, 2, 3))
     return inside / m.sum((1, 2, 3)).clamp_min(1e-300)
@@ -113,6 +120,7 @@ def largest_component_fraction(maps: torch.Tensor, threshold: float = 0.5) -> to
 
 def polygon_area(P: torch.Tensor) -> torch.Tensor:
     """Shoelace area of a simple polygon P (n, 2) (either orientation); 0 for fewer than 3 vertices."""
+    check_tensor(P, "P", shape=(None, 2), dtype="floating")
     if P.shape[0] < 3:
         return P.new_zeros(())
     x, y = P[:, 0], P[:, 1]
@@ -141,7 +149,7 @@ def rotated_iou(phi1: torch.Tensor, phi2: torch.Tensor) -> float:
     Sutherland-Hodgman clipping, areas by the shoelace formula, union :math:`4s_xs_y+4s_x's_y'-\text{inter}`."""
     for name, phi in (("phi1", phi1), ("phi2", phi2)):
         check_tensor(phi, name, shape=(5,), dtype="floating")
-    check_phi(phi1), check_phi(phi2)
+    check_phi(phi1, name="phi1"), check_phi(phi2, name="phi2")
     P, Q = rectangle_polygon(phi1.double()), rectangle_polygon(phi2.double())
     orient = 1.0 if float((P[1, 0] - P[0, 0]) * (P[2, 1] - P[0, 1]) - (P[1, 1] - P[0, 1]) * (P[2, 0] - P[0, 0])) > 0 else -1.0
     poly = [q for q in Q]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from harmonia.config import check_in, check_positive, check_tensor
+from harmonia.config import check_broadcast, check_in, check_positive, check_tensor
 
 __all__ = ["KINDS", "check_phi", "rect_coords", "rect_frame", "boxcar", "rect_mask", "rect_mask_derivative", "rect_indicator", "rectangle_polygon",
            "pixel_spacing"]
@@ -43,18 +43,23 @@ def rect_coords(H: int, W: int, device: torch.device | str = "cpu",
     return x, y
 
 
-def check_phi(phi: torch.Tensor, batched: bool = False) -> torch.Tensor:
+def check_phi(phi: torch.Tensor, batched: bool = False, name: str = "phi") -> torch.Tensor:
     """Validate rectangle parameters phi (..., 5) (or (B, 5) when ``batched``): floating, finite, positive
-    half-sizes; return phi or raise naming it."""
-    check_tensor(phi, "phi", shape=(None, 5) if batched else ("...", 5), dtype="floating")
+    half-sizes; return phi or raise naming it (``name``: the caller's argument name)."""
+    check_tensor(phi, name, shape=(None, 5) if batched else ("...", 5), dtype="floating")
     if bool((phi[..., 2:4] <= 0).any()):
-        raise ValueError(f"phi: expected positive half-sizes phi[..., 2:4], got a minimum of {float(phi[..., 2:4].min()):.3g}")
+        raise ValueError(f"{name}: expected positive half-sizes {name}[..., 2:4], "
+                         f"got a minimum of {float(phi[..., 2:4].min()):.3g}")
     return phi
 
 
 def rect_frame(phi: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Coordinates in the rectangle's frame, :math:`u=\cos\theta(x-c_x)+\sin\theta(y-c_y)`,
     :math:`v=-\sin\theta(x-c_x)+\cos\theta(y-c_y)`. phi (B, 5); x, y (H, W) -> u, v (B, H, W)."""
+    check_tensor(phi, "phi", shape=(None, 5), dtype="floating", finite=False)
+    check_tensor(x, "x", dtype="floating", finite=False, like=phi)
+    check_tensor(y, "y", dtype="floating", finite=False, like=phi)
+    check_broadcast(x.shape, y.shape, "x", "y")
     cx, cy, th = (phi[:, k, None, None] for k in (0, 1, 4))
     dx, dy = x - cx, y - cy
     c, s = torch.cos(th), torch.sin(th)
@@ -67,6 +72,11 @@ def boxcar(t: torch.Tensor, s: torch.Tensor, kappa: float, kind: str = "sigmoid_
     ``"sigmoid_box"``: :math:`\sigma(\kappa(t+s))-\sigma(\kappa(t-s))` (area :math:`2s` for every :math:`\kappa`);
     ``"abs_sigmoid"``: :math:`\sigma(\kappa(s-|t|))` (kink at 0, no exact area);
     ``"supergauss"``: :math:`\exp(-(t/s)^8)` (``kappa`` unused)."""
+    check_tensor(t, "t", dtype="floating", finite=False)
+    check_tensor(s, "s", dtype="floating", finite=False, like=t)
+    check_broadcast(t.shape, s.shape, "t", "s")
+    if not isinstance(kappa, torch.Tensor):
+        check_positive(kappa, "kappa")
     if kind == "sigmoid_box":
         return torch.sigmoid(kappa * (t + s)) - torch.sigmoid(kappa * (t - s))
     if kind == "abs_sigmoid":
@@ -109,9 +119,11 @@ def rect_mask_derivative(phi: torch.Tensor, H: int, W: int, kappa: float | None 
     check_phi(phi, batched=True)
     if index not in range(5):
         raise ValueError(f"index: expected one of 0..4 (c_x, c_y, s_x, s_y, theta), got {index!r}")
-    tangent = torch.zeros_like(phi)
+    tangent = torch.zeros(phi.shape, dtype=phi.dtype, device=phi.device)  # not zeros_like: phi may be expanded
     tangent[:, index] = 1.0
-    return torch.func.jvp(lambda p: rect_mask(p, H, W, kappa, kind), (phi,), (tangent,))[1]
+    # forward-mode AD cannot attach a tangent to an expanded (stride-0) primal; .contiguous() is phi itself
+    # when phi is contiguous
+    return torch.func.jvp(lambda p: rect_mask(p, H, W, kappa, kind), (phi.contiguous(),), (tangent,))[1]
 
 
 def rect_indicator(phi: torch.Tensor, H: int, W: int) -> torch.Tensor:

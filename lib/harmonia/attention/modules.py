@@ -151,7 +151,8 @@ class RectangularAttention(nn.Module):
         return params_from_raw(self.linear(self.features(torch.cat([F, coords], 1))), H, W, self.s_min, self.s_max)
 
     def forward(self, F: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        check_tensor(F, "F", ndim=4, dtype="floating", finite=False)
+        W = next(self.parameters(), None)
+        check_tensor(F, "F", ndim=4, dtype="floating" if W is None else W.dtype, like=W)
         phi = self.params(F)
         M = rect_mask(phi, F.shape[-2], F.shape[-1], self.kappa, self.kind)
         return F * (self.beta + (1 - self.beta) * M), {"phi": phi, "mask": M}
@@ -171,7 +172,7 @@ class CBAMSpatialGate(nn.Module):
         self.bn = nn.BatchNorm2d(1)
 
     def forward(self, F: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        check_tensor(F, "F", ndim=4, dtype="floating", finite=False)
+        check_tensor(F, "F", ndim=4, dtype=self.conv.weight.dtype, finite=False, like=self.conv.weight)
         pooled = torch.cat([F.amax(1, keepdim=True), F.mean(1, keepdim=True)], 1)
         M = torch.sigmoid(self.bn(self.conv(pooled)))
         return F * M, {"mask": M}
@@ -188,7 +189,8 @@ class CBAMChannelGate(nn.Module):
         self.mlp = nn.Sequential(nn.Flatten(), nn.Linear(C, hidden), nn.ReLU(), nn.Linear(hidden, C))
 
     def forward(self, F: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        check_tensor(F, "F", ndim=4, dtype="floating", finite=False)
+        W = self.mlp[1].weight
+        check_tensor(F, "F", shape=(None, W.shape[1], None, None), dtype=W.dtype, finite=False, like=W)
         m = torch.sigmoid(self.mlp(F.mean((2, 3), keepdim=True)) + self.mlp(F.amax((2, 3), keepdim=True)))
         m = m[:, :, None, None]
         return F * m, {"channel": m}

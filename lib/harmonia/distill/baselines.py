@@ -20,13 +20,14 @@ import torch.nn.functional as Fn
 from torch import nn
 
 from harmonia.config import check_positive, check_tensor
+from harmonia.nn.grad_stats import check_model_input
 
 __all__ = ["kd_loss", "fitnet_loss", "rkd_loss", "pkt_loss", "sp_loss"]
 
 
-def _pair(s: torch.Tensor, t: torch.Tensor, names: tuple[str, str] = ("s", "t")) -> None:
-    check_tensor(s, names[0], ndim=2, dtype="floating")
-    check_tensor(t, names[1], ndim=2, dtype="floating", like=s)
+def _pair(s: torch.Tensor, t: torch.Tensor, names: tuple[str, str] = ("s", "t"), dtype: str = "floating") -> None:
+    check_tensor(s, names[0], ndim=2, dtype=dtype)
+    check_tensor(t, names[1], ndim=2, dtype=dtype, like=s)
     if s.shape[0] != t.shape[0]:
         raise ValueError(f"{names[0]}, {names[1]}: expected the same batch (same first dimension), got {s.shape[0]} "
                          f"and {t.shape[0]}")
@@ -35,6 +36,9 @@ def _pair(s: torch.Tensor, t: torch.Tensor, names: tuple[str, str] = ("s", "t"))
 def kd_loss(logits_s: torch.Tensor, logits_t: torch.Tensor, T: float = 4.0) -> torch.Tensor:
     """Hinton's distillation term: logits (B, C) each; a 0-d tensor."""
     _pair(logits_s, logits_t, ("logits_s", "logits_t"))
+    if logits_t.shape != logits_s.shape:
+        raise ValueError(f"logits_t: expected the shape of logits_s {tuple(logits_s.shape)} (same classes), "
+                         f"got {tuple(logits_t.shape)}")
     T = check_positive(T, "T")
     return Fn.kl_div(Fn.log_softmax(logits_s / T, 1), Fn.softmax(logits_t.detach() / T, 1),
                      reduction="batchmean") * T * T
@@ -43,23 +47,34 @@ def kd_loss(logits_s: torch.Tensor, logits_t: torch.Tensor, T: float = 4.0) -> t
 def fitnet_loss(s: torch.Tensor, t: torch.Tensor, regressor: nn.Module) -> torch.Tensor:
     """FitNet's hint: MSE between ``regressor(s)`` (B, p_T) and t (B, p_T)."""
     _pair(s, t)
-    return Fn.mse_loss(regressor(s), t.detach())
+    out = regressor(check_model_input(regressor, s, "s"))
+    if out.shape != t.shape:
+        raise ValueError(f"t: expected the shape of regressor(s) {tuple(out.shape)}, got {tuple(t.shape)}")
+    return Fn.mse_loss(out, t.detach())
 
 
-def _normalised_dist(z: torch.Tensor) -> torch.Tensor:
+def _normalised_dist(z: torch.Tensor, name: str) -> torch.Tensor:
     d = torch.cdist(z, z)
-    return d / d[d > 0].mean()
+    positive = d[d > 0]
+    if positive.numel() == 0:
+        raise ValueError(f"{name}: expected at least two distinct rows (distances are normalised by their mean), "
+                         f"got {z.shape[0]} equal rows")
+    return d / positive.mean()
 
 
 def rkd_loss(s: torch.Tensor, t: torch.Tensor, w_d: float = 25.0, w_a: float = 50.0) -> torch.Tensor:
     """RKD: ``w_d`` times the distance term plus ``w_a`` times the angle term (set one weight to 0 to drop it)."""
-    _pair(s, t)
+    _pair(s, t, dtype="float32_64")
+    if not isinstance(w_d, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(w_d, "w_d", allow_zero=True)
+    if not isinstance(w_a, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(w_a, "w_a", allow_zero=True)
     t = t.detach()
     loss = s.new_zeros(())
     if w_d:
         with torch.no_grad():
-            td = _normalised_dist(t)
-        loss = loss + w_d * Fn.smooth_l1_loss(_normalised_dist(s), td)
+            td = _normalised_dist(t, "t")
+        loss = loss + w_d * Fn.smooth_l1_loss(_normalised_dist(s, "s"), td)
     if w_a:
         def angles(z):
             e = Fn.normalize(z[None, :, :] - z[:, None, :], p=2, dim=2)         # e[j, i] = unit(z_i - z_j)

@@ -26,6 +26,8 @@ def linear_probe(F_train: torch.Tensor, y_train: torch.Tensor, F_test: torch.Ten
     """Test accuracy of :class:`harmonia.nn.SoftmaxRegression` (standardised features, penalty ``l2``) fitted on
     the training features (n, p)."""
     _check(F_train, y_train, F_test, y_test)
+    if y_train.numel() and bool((y_train == y_train.reshape(-1)[0]).all()):
+        raise ValueError(f"y_train: expected at least two classes, got one (class {int(y_train.reshape(-1)[0])})")
     model = SoftmaxRegression(l2=l2, max_iter=max_iter).fit(F_train.detach(), y_train)
     return model.score(F_test.detach(), y_test)
 

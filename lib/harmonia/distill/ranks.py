@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from harmonia.config import check_in, check_positive, check_tensor
+from harmonia.config import check_in, check_int, check_positive, check_tensor
 
 __all__ = ["METRICS", "anchor_chunk", "pairwise_dist", "hard_ranks", "soft_ranks", "off_diagonal"]
 
@@ -37,6 +37,7 @@ def pairwise_dist(Z: torch.Tensor, metric: str = "euclidean", eps: float = 1e-12
 
 def off_diagonal(B: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """Boolean (B, B) mask of the pairs i != j."""
+    B = check_int(B, "B", minimum=0)
     return ~torch.eye(B, dtype=torch.bool, device=device)
 
 
@@ -50,6 +51,7 @@ def _check_square(D: torch.Tensor) -> int:
 
 def anchor_chunk(B: int) -> int:
     """Anchors per chunk so that one (chunk, B, B) comparison tensor holds about 4M entries."""
+    B = check_int(B, "B")
     return max(1, (1 << 22) // (B * B))
 
 

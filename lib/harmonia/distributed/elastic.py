@@ -16,7 +16,19 @@ from collections.abc import Callable
 
 import torch
 
+from harmonia.config import check_broadcast, check_tensor
+
 __all__ = ["elastic_exchange", "elastic_exchange_sync", "moving_average", "local_step", "sgd_step", "nesterov_step"]
+
+
+def _check_states(first: tuple[torch.Tensor, str], *others: tuple[torch.Tensor, str]) -> None:
+    """States of one update: floating tensors on one device whose shapes broadcast together (values are not
+    checked: these one-line updates run in tight loops and propagate NaN like torch)."""
+    x, name = first
+    check_tensor(x, name, dtype="floating", finite=False)
+    for y, other in others:
+        check_tensor(y, other, dtype="floating", finite=False, like=x)
+        check_broadcast(x.shape, y.shape, name, other)
 
 
 def elastic_exchange(x: torch.Tensor, center: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -24,6 +36,7 @@ def elastic_exchange(x: torch.Tensor, center: torch.Tensor, alpha: float) -> tup
 
     ``x`` and ``center`` have shape (n,) (or any common shape).
     """
+    _check_states((x, "x"), (center, "center"))
     d = alpha * (x - center)
     return x - d, center + d, d
 
@@ -34,12 +47,16 @@ def elastic_exchange_sync(X: torch.Tensor, center: torch.Tensor, alpha: float) -
     :math:`x^i\\leftarrow x^i-\\alpha(x^i-\\tilde x)`, :math:`\\tilde x\\leftarrow\\tilde x+\\alpha\\sum_i(x^i-\\tilde x)`.
     Leading batch dimensions hold independent runs; ``alpha`` is a float or a tensor broadcasting to ``X``.
     """
+    check_tensor(X, "X", dtype="floating", min_ndim=2, finite=False)
+    check_tensor(center, "center", dtype="floating", min_ndim=1, finite=False, like=X)
+    check_broadcast(X.shape, center.unsqueeze(-2).shape, "X", "center")
     D = alpha * (X - center.unsqueeze(-2))
     return X - D, center + D.sum(dim=-2)
 
 
 def moving_average(z: torch.Tensor, x: torch.Tensor, a: float) -> torch.Tensor:
     """:math:`z\\leftarrow(1-a)z+ax`."""
+    _check_states((z, "z"), (x, "x"))
     return z + a * (x - z)
 
 
@@ -50,6 +67,7 @@ def local_step(x: torch.Tensor, v: torch.Tensor, g: torch.Tensor, eta: float,
     SGD: :math:`x\\leftarrow x-\\eta g`; Nesterov (Sutskever): :math:`v\\leftarrow\\delta v-\\eta g`, :math:`x\\leftarrow x+v`.
     Works on one worker (n,) or stacked workers (p, n). Returns ``(x_new, v_new, step)``.
     """
+    _check_states((x, "x"), (v, "v"), (g, "g"))
     if momentum:
         v = momentum * v - eta * g
         step = v
@@ -70,5 +88,6 @@ def nesterov_step(x: torch.Tensor, v: torch.Tensor, grad: Callable[[torch.Tensor
 
     Returns the new ``(x, v)``; the displacement of ``x`` is the new ``v``.
     """
+    _check_states((x, "x"), (v, "v"))
     v = delta * v - eta * grad(x + delta * v)
     return x + v, v

@@ -68,7 +68,10 @@ def sam_gradients(grad_on_batch: Callable[[torch.Tensor], torch.Tensor], points:
 def worker_gradients(objective, points: torch.Tensor, workers: list[int], rho: float = 0.0, gamma: float = 1e-12,
                      global_eps: bool = False) -> torch.Tensor:
     """The next gradients of ``workers`` at ``points`` (k, n): plain (``rho == 0``, any objective) or SAM
-    gradients (objectives whose ``grad`` takes ``rho``); the one call every runner and engine makes."""
+    gradients (objectives whose ``grad`` takes ``rho``); the one call every runner and engine makes. The points'
+    values are not checked (one step of a loop; NaN propagates as in torch)."""
+    n = getattr(objective, "n", None)
+    check_tensor(points, "points", shape=(len(workers), n), dtype="floating", finite=False)
     if rho == 0:
         return objective.grad(points, workers)
     return objective.grad(points, workers, rho=rho, gamma=gamma, global_eps=global_eps)

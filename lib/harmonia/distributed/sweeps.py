@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from harmonia.config import check_in, check_positive, make_generator
+from harmonia.config import check_finite, check_in, check_positive, make_generator
 
 __all__ = ["sweep", "sweep_map", "easgd_moves", "downpour_moves", "block_moves", "easgd_block_rules"]
 
@@ -73,6 +73,8 @@ def easgd_moves(p: int, eta: float, alpha: float, grad: Grad) -> list[Move]:
     :math:`g=\\nabla f_i(x^i)` from the state it reads, and adds :math:`-\\eta g-d` to :math:`x^i`, :math:`+d` to
     :math:`\\tilde x`."""
     p = check_positive(p, "p", integer=True)
+    check_finite(eta, "eta")
+    check_finite(alpha, "alpha")
 
     def make(i: int) -> Move:
         def move(s: State) -> dict[int, torch.Tensor]:
@@ -88,6 +90,7 @@ def downpour_moves(p: int, eta: float, grad: Grad) -> list[Move]:
     :math:`\\tilde x\\leftarrow\\tilde x+u^i`, pulls :math:`x^i\\leftarrow\\tilde x` and steps,
     :math:`x^i\\leftarrow x^i-\\eta g(x^i)`, :math:`u^i\\leftarrow-\\eta g(x^i)`."""
     p = check_positive(p, "p", integer=True)
+    check_finite(eta, "eta")
     c = 2 * p
 
     def make(i: int) -> Move:
@@ -112,6 +115,8 @@ def easgd_block_rules(p: int, eta: float, alpha: float, grad: Grad) -> list[Call
     """The fixed-point map of the EASGD objective, block by block on ``(x^1..x^p, center)``:
     :math:`T_i=x^i-\\eta\\nabla f_i(x^i)-\\alpha(x^i-\\tilde x)`, :math:`T_c=\\tilde x+\\alpha\\sum_i(x^i-\\tilde x)`."""
     p = check_positive(p, "p", integer=True)
+    check_finite(eta, "eta")
+    check_finite(alpha, "alpha")
 
     def worker(i: int) -> Callable[[State], torch.Tensor]:
         return lambda s: s[i] - eta * grad(s[i], i) - alpha * (s[i] - s[p])

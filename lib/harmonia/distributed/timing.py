@@ -69,7 +69,7 @@ class StepTimes:
 
     def sample(self, shape: tuple[int, ...], generator: torch.Generator | int | None = 0) -> torch.Tensor:
         """Durations of the given shape (float64, CPU, deterministic given the generator or seed)."""
-        gen = make_generator(generator)
+        gen = make_generator(generator, name="generator")
         f64 = torch.float64
         if self.kind == "constant":
             return torch.full(shape, self.mean, dtype=f64)
@@ -106,7 +106,7 @@ def event_schedule(durations: torch.Tensor) -> EventSchedule:
 
     Worker ``i``'s ``k``-th step ends at ``durations[i, :k+1].sum()``; ties go to the lower worker index.
     """
-    check_tensor(durations, "durations", ndim=2, dtype="floating")
+    check_tensor(durations, "durations", ndim=2, dtype="floating", nonempty=True)
     if bool((durations <= 0).any()) or not bool(torch.isfinite(durations).all()):
         raise ValueError("durations: expected positive finite step durations")
     ends = durations.double().cumsum(dim=1).tolist()
@@ -126,7 +126,7 @@ def event_schedule(durations: torch.Tensor) -> EventSchedule:
 def round_times(durations: torch.Tensor, allreduce_cost: float = 0.0) -> torch.Tensor:
     """End times of synchronous rounds (rounds,): round ``r`` waits for the slowest of the ``p`` workers'
     ``durations[:, r]``, then pays ``allreduce_cost``."""
-    check_tensor(durations, "durations", ndim=2, dtype="floating")
+    check_tensor(durations, "durations", ndim=2, dtype="floating", nonempty=True)
     check_positive(allreduce_cost, "allreduce_cost", allow_zero=True)
     return (durations.double().max(dim=0).values + allreduce_cost).cumsum(dim=0)
 
@@ -138,7 +138,7 @@ def throughputs(durations: torch.Tensor, allreduce_cost: float = 0.0) -> dict[st
     the first worker runs out of drawn durations, over that time (every worker is still busy until then).
     ``ratio`` is asynchronous / synchronous.
     """
-    check_tensor(durations, "durations", ndim=2, dtype="floating")
+    check_tensor(durations, "durations", ndim=2, dtype="floating", nonempty=True)
     p, steps = durations.shape
     sync = p * steps / float(round_times(durations, allreduce_cost)[-1])
     ends = durations.double().cumsum(dim=1)

@@ -115,6 +115,12 @@ def max_dyadic_subsampling(xi: float, sigma: float, alpha: float = ALPHA) -> int
 
     Used in: chapter 05.
     """
+    if not isinstance(xi, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(xi, "xi")
+    if not isinstance(sigma, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(sigma, "sigma")
+    if not isinstance(alpha, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(alpha, "alpha", allow_zero=True)
     return int(math.floor(-math.log2(min(xi + alpha * sigma, 0.5)))) - 1
 
 
@@ -293,7 +299,7 @@ def temporal_support(h_hat: torch.Tensor, criterion: float = 1e-3) -> int:
 
     Used in: chapter 05.
     """
-    check_tensor(h_hat, "h_hat", ndim=1, dtype="float_or_complex")
+    check_tensor(h_hat, "h_hat", ndim=1, dtype="float_or_complex", nonempty=True)
     criterion = check_positive(criterion, "criterion")
     h = torch.fft.ifft(h_hat.to(torch.complex128)).abs()
     half = h.shape[0] // 2

@@ -45,7 +45,7 @@ import numpy as np
 import scipy.special as _special
 import torch
 
-from harmonia.config import check_in, check_positive
+from harmonia.config import check_broadcast, check_in, check_positive, check_tensor
 from harmonia.fourier import fftfreq_grid
 
 __all__ = ["sph_harm", "solid_harmonic_constant", "solid_harmonic_3d_hat", "solid_harmonic_filter_bank"]
@@ -96,6 +96,12 @@ def sph_harm(l: int, m: int, polar: torch.Tensor | np.ndarray | float,
     Used in: chapter 05.
     """
     l, m = _check_degree_order(l, m)
+    shapes = []
+    for name, angle in (("polar", polar), ("azimuth", azimuth)):
+        if isinstance(angle, torch.Tensor):
+            check_tensor(angle, name, dtype="real", finite=False)
+        shapes.append(tuple(np.shape(angle)))
+    check_broadcast(shapes[0], shapes[1], "polar", "azimuth")
     device = polar.device if isinstance(polar, torch.Tensor) else None
     theta = np.asarray(polar.detach().cpu() if isinstance(polar, torch.Tensor) else polar, dtype=np.float64)
     phi = np.asarray(azimuth.detach().cpu() if isinstance(azimuth, torch.Tensor) else azimuth, dtype=np.float64)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from harmonia.config import check_positive, check_tensor
+from harmonia.config import check_finite, check_positive, check_tensor
 
 __all__ = ["MinMaxGame", "gda_step", "sga_step", "run_dynamics", "update_jacobian", "spectral_radius"]
 
@@ -41,10 +41,18 @@ class MinMaxGame:
         return gx, gy
 
 
+def _check_step(x: torch.Tensor, y: torch.Tensor, lr: float, vectors: bool = False) -> None:
+    """The players' states (real floating tensors on one device, 1-D for ``vectors``) and a finite step size."""
+    check_tensor(x, "x", dtype="real", finite=False, ndim=1 if vectors else None)
+    check_tensor(y, "y", dtype="real", finite=False, ndim=1 if vectors else None, like=x)
+    check_finite(lr, "lr")
+
+
 def gda_step(game: MinMaxGame, x: torch.Tensor, y: torch.Tensor, lr: float, tau: float = 1.0,
              alternating: bool = False, create_graph: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """One step of :math:`\\tau`-GDA: :math:`x_+=x-\\eta\\nabla_xf(x,y)`, :math:`y_+=y+\\eta\\tau\\nabla_yf(\\cdot,y)` at
     :math:`x` (simultaneous) or at :math:`x_+` (``alternating``)."""
+    _check_step(x, y, lr)
     gx, gy = game.grads(x, y, create_graph)
     x_new = x - lr * gx
     if alternating:
@@ -56,6 +64,7 @@ def sga_step(game: MinMaxGame, x: torch.Tensor, y: torch.Tensor, lr: float, lam:
              create_graph: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """One step of symplectic gradient adjustment: :math:`z_+=z-\\eta(\\xi+\\lambda A^\\top\\xi)`, with
     :math:`\\xi=(\\nabla_xf,-\\nabla_yf)`, :math:`J=\\partial\\xi/\\partial z`, :math:`A=(J-J^\\top)/2`."""
+    _check_step(x, y, lr, vectors=True)
     n = x.numel()
 
     def xi(z: torch.Tensor) -> torch.Tensor:
@@ -77,6 +86,8 @@ def run_dynamics(step: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
     """Iterate ``step`` from ``(x0, y0)`` ``steps`` times; ``record(x, y)`` after each step gives the returned list."""
     steps = int(check_positive(steps, "steps", integer=True))
+    check_tensor(x0, "x0", dtype="real", finite=False)
+    check_tensor(y0, "y0", dtype="real", finite=False, like=x0)
     x, y, log = x0.detach(), y0.detach(), []
     for _ in range(steps):
         x, y = step(x, y)
@@ -90,14 +101,14 @@ def update_jacobian(step: Callable[[torch.Tensor], torch.Tensor], z: torch.Tenso
     """Jacobian :math:`\\partial F/\\partial z` of an update map ``step`` (flat tensor -> flat tensor) at ``z``:
     (m, m), by ``torch.autograd.functional.jacobian`` (``step`` must be differentiable, e.g. built with
     ``create_graph=True``)."""
-    check_tensor(z, "z", dtype="floating", ndim=1)
+    check_tensor(z, "z", dtype="floating", ndim=1, nonempty=True)
     return torch.autograd.functional.jacobian(step, z)
 
 
 def spectral_radius(J: torch.Tensor, exclude_one: float | None = None) -> float:
     """:math:`\\max|\\mathrm{eig}(J)|`, optionally over the eigenvalues farther than ``exclude_one`` from 1 (the
     neutral directions of a continuum of fixed points, e.g. the phases of a filter)."""
-    check_tensor(J, "J", dtype="floating", ndim=2)
+    check_tensor(J, "J", shape=("n", "n"), dtype="float32_64", nonempty=True)
     ev = torch.linalg.eigvals(J)
     if exclude_one is not None:
         ev = ev[(ev - 1).abs() > exclude_one]

@@ -32,7 +32,7 @@ import math
 
 import torch
 
-from harmonia.config import check_in, check_int, check_positive, check_tensor, make_generator
+from harmonia.config import check_broadcast, check_in, check_int, check_positive, check_tensor, make_generator
 from harmonia.games.core import MinMaxGame
 
 __all__ = ["circ_conv", "filter_autocov", "empirical_autocov", "periodogram", "circulant", "proj_circulant",
@@ -45,26 +45,28 @@ FAMILIES = ("full", "exp")
 
 def circ_conv(theta: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """:math:`(\\theta\\star z)(u)=\\sum_v\\theta(v)z(u-v\\bmod d)` over the last dimension (broadcast)."""
-    check_tensor(theta, "theta", dtype="floating", min_ndim=1)
-    check_tensor(z, "z", dtype="floating", min_ndim=1)
+    check_tensor(theta, "theta", dtype="float32_64", min_ndim=1, nonempty=True)
+    check_tensor(z, "z", dtype="float32_64", min_ndim=1, like=theta, nonempty=True)
+    if z.shape[-1] != theta.shape[-1]:
+        raise ValueError(f"z: expected the last dimension d of theta ({theta.shape[-1]}), got shape {tuple(z.shape)}")
     return torch.fft.ifft(torch.fft.fft(theta) * torch.fft.fft(z)).real
 
 
 def filter_autocov(theta: torch.Tensor) -> torch.Tensor:
     """:math:`r_\\theta(\\tau)=\\sum_u\\theta(u)\\theta(u+\\tau)` (indices mod d), the inverse DFT of :math:`|\\hat\\theta|^2`."""
-    check_tensor(theta, "theta", dtype="floating", min_ndim=1)
+    check_tensor(theta, "theta", dtype="float32_64", min_ndim=1, nonempty=True)
     return torch.fft.ifft(torch.fft.fft(theta).abs().square()).real
 
 
 def empirical_autocov(x: torch.Tensor) -> torch.Tensor:
     """:math:`\\hat r_n(\\tau)=\\frac1{nd}\\sum_{i,u}x_i(u)x_i(u+\\tau)` for samples ``x`` (n, d): (d,)."""
-    check_tensor(x, "x", dtype="floating", ndim=2)
+    check_tensor(x, "x", dtype="float32_64", ndim=2, nonempty=True)
     return torch.fft.ifft(periodogram(x)).real
 
 
 def periodogram(x: torch.Tensor) -> torch.Tensor:
     """Averaged periodogram :math:`\\hat P_n(\\omega)=\\frac1{nd}\\sum_i|\\hat x_i(\\omega)|^2` of samples (n, d): (d,)."""
-    check_tensor(x, "x", dtype="floating", ndim=2)
+    check_tensor(x, "x", dtype="float32_64", ndim=2, nonempty=True)
     return torch.fft.fft(x).abs().square().mean(dim=0) / x.shape[-1]
 
 
@@ -92,7 +94,7 @@ def proj_circulant(M: torch.Tensor) -> torch.Tensor:
 
 def sample_conv_gaussian(theta: torch.Tensor, n: int, seed: int | torch.Generator | None = None) -> torch.Tensor:
     """``n`` samples of :math:`\\theta\\star Z`, :math:`Z\\sim\\mathcal N(0,I_d)`: (n, d) in ``theta``'s dtype."""
-    check_tensor(theta, "theta", dtype="floating", ndim=1)
+    check_tensor(theta, "theta", dtype="float32_64", ndim=1, nonempty=True)
     n = int(check_positive(n, "n", integer=True))
     z = torch.randn(n, len(theta), generator=make_generator(seed), dtype=torch.float64).to(theta)
     return circ_conv(theta, z)
@@ -100,7 +102,7 @@ def sample_conv_gaussian(theta: torch.Tensor, n: int, seed: int | torch.Generato
 
 def zero_phase_filter(P: torch.Tensor) -> torch.Tensor:
     """The real, even filter :math:`\\theta_0=\\mathrm{IDFT}(\\sqrt P)` with :math:`|\\hat\\theta_0|^2=P` (P >= 0, symmetric)."""
-    check_tensor(P, "P", dtype="floating", ndim=1)
+    check_tensor(P, "P", dtype="float32_64", ndim=1, nonempty=True)
     if bool((P < 0).any()):
         raise ValueError("P: expected a non-negative spectrum")
     return torch.fft.ifft(P.sqrt().to(torch.complex128 if P.dtype == torch.float64 else torch.complex64)).real
@@ -108,6 +110,7 @@ def zero_phase_filter(P: torch.Tensor) -> torch.Tensor:
 
 def exp_filter(phi: torch.Tensor, d: int, K: int) -> torch.Tensor:
     """The curved family :math:`\\theta_\\phi(u)=\\phi^u` for :math:`u<K`, 0 beyond: (..., d) for ``phi`` (...)."""
+    check_tensor(phi, "phi", dtype="floating")
     d, K = check_int(d, "d"), check_int(K, "K")
     u = torch.arange(K, dtype=phi.dtype, device=phi.device)
     return torch.nn.functional.pad(phi[..., None] ** u, (0, d - K))
@@ -128,7 +131,7 @@ class MomentMatchingGame:
 
     def __init__(self, x: torch.Tensor, features: str = "stat", family: str = "full", lam: float = 1.0,
                  K: int = 4) -> None:
-        check_tensor(x, "x", dtype="floating", ndim=2)
+        check_tensor(x, "x", dtype="float32_64", ndim=2, nonempty=True)
         self.features = check_in(features, "features", FEATURES)
         self.family = check_in(family, "family", FAMILIES)
         self.lam = float(check_positive(lam, "lam", allow_zero=True))
@@ -222,6 +225,9 @@ def frequency_field(P: torch.Tensor, lam: float, tau: float = 1.0):
 
 def frequency_energy(s: torch.Tensor, P: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
     """:math:`H=\\hat w^2+\\tau(a^2/2-P\\log a)`, conserved by the flow at :math:`\\lambda=0` (``s`` (..., 2), a > 0)."""
+    check_tensor(s, "s", shape=("...", 2), dtype="floating", finite=False)
+    check_tensor(P, "P", dtype="floating", finite=False, like=s)
+    check_broadcast(s.shape[:-1], P.shape, "s", "P")
     a, w = s[..., 0], s[..., 1]
     return w * w + tau * (a * a / 2 - P * torch.log(a))
 

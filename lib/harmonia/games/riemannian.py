@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from harmonia.config import check_positive, check_tensor
+from harmonia.config import check_int, check_positive, check_tensor
 from harmonia.manifolds.embedded import Manifold
 
 __all__ = ["riemannian_grads", "tau_gda_step", "tau_sga_step", "hessian_blocks", "classify", "M_gda", "M_sga",
@@ -106,8 +106,16 @@ def hessian_blocks(f: Objective, x: torch.Tensor, y: torch.Tensor, mx: Manifold,
     return H[:n, :n], H[:n, n:], H[n:, n:], float(g.norm()), (Ex, Ey)
 
 
+def _check_blocks(A: torch.Tensor, B: torch.Tensor, C: torch.Tensor) -> None:
+    """The Hessian blocks A (n, n), B (n, m), C (m, m): one real dtype (float32/64) and one device."""
+    check_tensor(A, "A", shape=("n", "n"), dtype="float32_64")
+    check_tensor(C, "C", shape=("m", "m"), dtype=A.dtype, like=A)
+    check_tensor(B, "B", shape=(A.shape[0], C.shape[0]), dtype=A.dtype, like=A)
+
+
 def classify(A: torch.Tensor, B: torch.Tensor, C: torch.Tensor, tol: float = 1e-10) -> str:
     """``"DNE"`` (A > 0, C < 0), ``"DSE"`` (C < 0 and the Schur complement :math:`A-BC^{-1}B^\\top>0`) or ``"none"``."""
+    _check_blocks(A, B, C)
     negC = torch.linalg.eigvalsh(-C).min() > tol if C.numel() else True
     if not negC:
         return "none"
@@ -119,11 +127,19 @@ def classify(A: torch.Tensor, B: torch.Tensor, C: torch.Tensor, tol: float = 1e-
 
 def M_gda(A, B, C, tau: float) -> torch.Tensor:
     """:math:`\\Lambda_\\tau J=\\begin{pmatrix}A&B\\\\-\\tau B^\\top&-\\tau C\\end{pmatrix}`."""
+    _check_blocks(A, B, C)
+    if not isinstance(tau, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(tau, "tau")
     return torch.cat([torch.cat([A, B], 1), torch.cat([-tau * B.T, -tau * C], 1)], 0)
 
 
 def M_sga(A, B, C, tau: float, theta: float) -> torch.Tensor:
     """The linearisation of :math:`\\tau`-SGA (module docstring)."""
+    _check_blocks(A, B, C)
+    if not isinstance(tau, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(tau, "tau")
+    if not isinstance(theta, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(theta, "theta", allow_zero=True)
     top = torch.cat([A + theta * tau * B @ B.T, B + theta * tau * B @ C], 1)
     bottom = torch.cat([-tau * B.T + theta * B.T @ A, -tau * C + theta * B.T @ B], 1)
     return torch.cat([top, bottom], 0)
@@ -131,12 +147,17 @@ def M_sga(A, B, C, tau: float, theta: float) -> torch.Tensor:
 
 def M_asga(A, B, C, tau: float, theta: float) -> torch.Tensor:
     """The linearisation of asymptotic :math:`\\tau`-SGA: the top row of :func:`M_sga`, the bottom row of :func:`M_gda`."""
+    _check_blocks(A, B, C)
+    if not isinstance(tau, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(tau, "tau")
+    if not isinstance(theta, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(theta, "theta", allow_zero=True)
     top = torch.cat([A + theta * tau * B @ B.T, B + theta * tau * B @ C], 1)
     return torch.cat([top, torch.cat([-tau * B.T, -tau * C], 1)], 0)
 
 
 def _eig(M: torch.Tensor) -> torch.Tensor:
-    check_tensor(M, "M", dtype="floating", ndim=2)
+    check_tensor(M, "M", shape=("n", "n"), dtype="float32_64", nonempty=True)
     return torch.linalg.eigvals(M)
 
 
@@ -150,12 +171,15 @@ def gamma_star(M: torch.Tensor) -> float:
 
 def rate(M: torch.Tensor, gamma: float) -> float:
     """:math:`\\rho(\\gamma)=\\max_i|1-\\gamma\\mu_i|`: the local linear rate of the update :math:`I-\\gamma M`."""
+    if not isinstance(gamma, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(gamma, "gamma", allow_zero=True)
     return float((1 - gamma * _eig(M)).abs().max())
 
 
 def best_rate(M: torch.Tensor, points: int = 400) -> tuple[float, float]:
     """:math:`(\\rho^*,\\gamma)`: the best rate over :math:`\\gamma\\in(0,\\gamma^*)` (grid refined once) and its step;
     ``(1.0, 0.0)`` when no step converges."""
+    points = check_int(points, "points", minimum=2)
     mu = _eig(M)
     gs = gamma_star(M)
     if gs == 0.0:
@@ -173,7 +197,14 @@ def best_rate(M: torch.Tensor, points: int = 400) -> tuple[float, float]:
 def asymptotic_blocks(A, B, C, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
     """The large-:math:`\\tau` blocks of :math:`M_{\\rm ASGA}`: the fast :math:`\\theta B^\\top B-C` and the slow
     :math:`P_\\theta S` with :math:`P_\\theta=I+\\theta B(C-\\theta B^\\top B)^{-1}B^\\top`, :math:`S=A-BC^{-1}B^\\top`."""
+    _check_blocks(A, B, C)
+    if not isinstance(theta, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(theta, "theta", allow_zero=True)
     fast = theta * B.T @ B - C
-    P = torch.eye(A.shape[0], dtype=A.dtype) + theta * B @ torch.linalg.solve(C - theta * B.T @ B, B.T)
-    S = A - B @ torch.linalg.solve(C, B.T)
+    try:
+        P = torch.eye(A.shape[0], dtype=A.dtype) + theta * B @ torch.linalg.solve(C - theta * B.T @ B, B.T)
+        S = A - B @ torch.linalg.solve(C, B.T)
+    except torch.linalg.LinAlgError:
+        raise ValueError("C: expected invertible C and C - theta B^T B (a strict local maximum in y), "
+                         "got a singular matrix") from None
     return fast, P @ S

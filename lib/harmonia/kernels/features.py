@@ -63,7 +63,7 @@ class RandomFeatures(nn.Module):
         super().__init__()
         self.kind = check_in(kind, "kind", FEATURE_KINDS)
         self.d, self.N = check_int(d, "d"), check_int(N, "N")
-        gen = make_generator(generator)
+        gen = make_generator(generator, name="generator")
         if W is None:
             if kind.startswith("fourier"):
                 check_in(spectral, "spectral", SPECTRAL)
@@ -90,7 +90,7 @@ class RandomFeatures(nn.Module):
         return 2 * self.N if self.kind == "fourier_pair" else self.N
 
     def _pre(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor(x, "x", shape=("...", self.d), dtype="floating", like=self.W)
+        check_tensor(x, "x", shape=("...", self.d), dtype=self.W.dtype, like=self.W)
         return x @ self.W.T + self.b
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

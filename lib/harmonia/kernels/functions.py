@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import torch
 
-from harmonia.config import check_in, check_positive, check_tensor
+from harmonia.config import check_broadcast, check_in, check_positive, check_tensor
 
 __all__ = ["KERNELS", "STATIONARY", "gaussian", "laplace", "matern", "rational_quadratic", "arccos1", "arcsin_erf",
            "kernel", "kernel_distance"]
@@ -40,6 +40,7 @@ def _pair(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     check_tensor(y, "y", min_ndim=1, dtype="floating", like=x)
     if x.shape[-1] != y.shape[-1]:
         raise ValueError(f"y: expected the same last dimension d as x ({x.shape[-1]}), got shape {tuple(y.shape)}")
+    check_broadcast(x.shape[:-1], y.shape[:-1], "x", "y")
     return x, y
 
 

@@ -94,7 +94,7 @@ def pair_search(kernel: str | Callable[[torch.Tensor, torch.Tensor], torch.Tenso
     if lo > hi:
         raise ValueError(f"delta: expected (low, high) with low <= high, got {delta!r}")
     radius = check_positive(radius, "radius")
-    gen = make_generator(generator)
+    gen = make_generator(generator, name="generator")
     if isinstance(kernel, str):
         check_in(kernel, "kernel", tuple(KERNELS))
 
@@ -224,7 +224,7 @@ def lip_second_moment(W: torch.Tensor) -> torch.Tensor:
     r""":math:`\lambda_{\max}(\frac1N W^\top W)^{1/2}` for W (..., N, d) -> (...,): the exact :math:`\mathrm{Lip}(\theta_N)`
     of paired Fourier features (their :math:`\Gamma_N(x)=\frac1N\sum_i\omega_i\omega_i^\top` for every x), and an
     upper bound for ReLU features."""
-    check_tensor(W, "W", min_ndim=2, dtype="floating")
+    check_tensor(W, "W", min_ndim=2, dtype="float32_64", nonempty=True)
     M = W.transpose(-1, -2) @ W / W.shape[-2]
     return torch.sqrt(torch.linalg.eigvalsh(M)[..., -1].clamp_min(0))
 
@@ -273,8 +273,8 @@ def lip_on_points(rf: RandomFeatures, x: torch.Tensor, chunk: int = 65_536) -> t
 def rkhs_lip_bound(alpha: torch.Tensor, K: torch.Tensor, lip_phi: float) -> torch.Tensor:
     r"""Certificate :math:`\mathrm{Lip}(f)\le\|f\|_{\mathcal H}\,\mathrm{Lip}(\Phi)=\sqrt{\alpha^\top K\alpha}\,
     \mathrm{Lip}(\Phi)` for :math:`f=\sum_i\alpha_ik(x_i,\cdot)`: alpha (n,), K (n, n) -> 0-dim tensor."""
-    check_tensor(alpha, "alpha", ndim=1, dtype="floating")
+    check_tensor(alpha, "alpha", ndim=1, dtype="float32_64")
     n = alpha.shape[0]
-    check_tensor(K, "K", shape=(n, n), dtype="floating", like=alpha)
+    check_tensor(K, "K", shape=(n, n), dtype=alpha.dtype, like=alpha)
     lip_phi = check_positive(lip_phi, "lip_phi")
     return torch.sqrt((alpha @ K @ alpha).clamp_min(0)) * lip_phi

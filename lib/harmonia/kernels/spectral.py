@@ -45,7 +45,7 @@ def sample_gamma(shape: float, n: int, *, generator: torch.Generator | int | Non
     """
     a = check_positive(shape, "shape")
     n = check_int(n, "n", minimum=0)
-    gen = make_generator(generator)
+    gen = make_generator(generator, name="generator")
     boost = a < 1
     a1 = a + 1 if boost else a
     d = a1 - 1 / 3
@@ -91,7 +91,7 @@ def sample_spectral(kind: str, n: int, d: int, *, ell: float = 1.0, nu: float | 
     n = check_int(n, "n", minimum=0)
     d = check_int(d, "d", minimum=1)
     ell = check_positive(ell, "ell")
-    gen = make_generator(generator)
+    gen = make_generator(generator, name="generator")
     z = torch.randn(n, d, generator=gen, dtype=dtype)
     if kind == "gaussian":
         w = z / ell

@@ -38,11 +38,13 @@ RETRACTIONS = ("qr", "polar", "cayley")
 
 def sym(M: torch.Tensor) -> torch.Tensor:
     """:math:`(M+M^\\top)/2` over the last two dimensions."""
+    check_tensor(M, "M", shape=("...", "n", "n"), dtype="float_or_complex", finite=False)
     return 0.5 * (M + M.transpose(-1, -2))
 
 
 def skew(M: torch.Tensor) -> torch.Tensor:
     """:math:`(M-M^\top)/2` over the last two dimensions."""
+    check_tensor(M, "M", shape=("...", "n", "n"), dtype="float_or_complex", finite=False)
     return 0.5 * (M - M.transpose(-1, -2))
 
 
@@ -73,6 +75,12 @@ class Manifold:
         gradient and Hessian-vector product :math:`\\nabla^2\\bar f[u]`."""
         return self.proj(z, ehess_u) + self.proj(z, self.weingarten(z, egrad, u))
 
+    def _check_pair(self, z: torch.Tensor, v: torch.Tensor, names: tuple[str, str] = ("z", "v")) -> None:
+        """A point (or batch of points) and a vector of its shape, on one device (values unchecked: the
+        manifold operations are algebra and propagate NaN like torch)."""
+        check_tensor(z, names[0], shape=("...", *self.shape), dtype="floating", finite=False)
+        check_tensor(v, names[1], shape=tuple(z.shape), dtype="floating", finite=False, like=z)
+
     def check(self, z: torch.Tensor, atol: float = 1e-10) -> bool:
         """Whether ``z`` lies on the manifold (to ``atol``)."""
         return True
@@ -95,13 +103,15 @@ class Euclidean(Manifold):
         self.dim = math.prod(self.shape)
 
     def proj(self, z, v):
+        self._check_pair(z, v)
         return v
 
     def retr(self, z, v):
+        self._check_pair(z, v)
         return z + v
 
     def random(self, generator: torch.Generator | int | None = None, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-        return torch.randn(self.shape, generator=make_generator(generator), dtype=dtype)
+        return torch.randn(self.shape, generator=make_generator(generator, name="generator"), dtype=dtype)
 
 
 class Sphere(Manifold):
@@ -112,9 +122,11 @@ class Sphere(Manifold):
         self.dim = m - 1
 
     def proj(self, z, v):
+        self._check_pair(z, v)
         return v - (z * v).sum(-1, keepdim=True) * z
 
     def retr(self, z, v):
+        self._check_pair(z, v)
         w = z + v
         return w / w.norm(dim=-1, keepdim=True)
 
@@ -125,7 +137,7 @@ class Sphere(Manifold):
         return bool(((z.norm(dim=-1) - 1).abs() <= atol).all())
 
     def random(self, generator=None, dtype=torch.float64):
-        z = torch.randn(self.shape, generator=make_generator(generator), dtype=dtype)
+        z = torch.randn(self.shape, generator=make_generator(generator, name="generator"), dtype=dtype)
         return z / z.norm()
 
 
@@ -151,9 +163,11 @@ class Stiefel(Manifold):
         self.retraction = check_in(retraction, "retraction", RETRACTIONS)
 
     def proj(self, X, V):
+        self._check_pair(X, V, ("X", "V"))
         return V - X @ sym(X.transpose(-1, -2) @ V)
 
     def retr(self, X, V):
+        self._check_pair(X, V, ("X", "V"))
         if self.retraction == "qr":
             return _qf(X + V)
         if self.retraction == "polar":
@@ -172,7 +186,7 @@ class Stiefel(Manifold):
         return bool(((X.transpose(-1, -2) @ X - eye).abs() <= atol).all())
 
     def random(self, generator=None, dtype=torch.float64):
-        A = torch.randn(self.n, self.p, generator=make_generator(generator), dtype=dtype)
+        A = torch.randn(self.n, self.p, generator=make_generator(generator, name="generator"), dtype=dtype)
         return _qf(A)
 
 

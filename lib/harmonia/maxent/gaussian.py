@@ -625,7 +625,7 @@ def sample_gaussian(P: torch.Tensor, n: int, seed: int | torch.Generator | None 
 
     Used in: chapter 07.
     """
-    check_tensor(P, "P", dtype=_REAL, ndim=2)
+    check_tensor(P, "P", dtype=_REAL, ndim=2, nonempty=True)
     n = int(check_positive(n, "n", integer=True))
     if bool((P < 0).any()):
         raise ValueError(f"P: expected a non-negative spectrum, got min {float(P.min()):.3g}")

@@ -23,6 +23,8 @@ __all__ = ["sort_atoms", "fit_sinusoids", "atom_subspace_distance"]
 def sort_atoms(Phi: torch.Tensor, C: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Rows of ``Phi`` sorted by decreasing mean energy :math:`\frac1N\sum_n[\bar V_\Phi]_{mn}`.
     Returns (Phi sorted (M, M), energies (M,) sorted, as fractions of the total)."""
+    check_tensor(C, "C", shape=("N", "M", "M"), dtype="float32_64", nonempty=True)
+    check_tensor(Phi, "Phi", shape=(C.shape[-1], C.shape[-1]), dtype=C.dtype, like=C)
     e = spectrogram(Phi, C).mean(-1)
     order = torch.argsort(e, descending=True)
     return Phi[order], e[order] / e.sum()
@@ -53,8 +55,8 @@ def fit_sinusoids(atoms: torch.Tensor, fs: float, *, resolution: float = 0.02) -
 def atom_subspace_distance(A: torch.Tensor, B: torch.Tensor) -> float:
     r"""Geodesic distance between the row spaces of two sets of orthonormal rows,
     :math:`(\sum_i\arccos^2\sigma_i(AB^\top))^{1/2}` (principal angles). A, B: (k, M) -> float."""
-    A = check_tensor(A, "A", shape=("k", "M"), dtype="floating")
-    B = check_tensor(B, "B", shape=A.shape, dtype="floating", like=A)
+    A = check_tensor(A, "A", shape=("k", "M"), dtype="float32_64")
+    B = check_tensor(B, "B", shape=A.shape, dtype="float32_64", like=A)
     cos = torch.linalg.svdvals(A @ B.T)                                 # descending
     sin = torch.linalg.svdvals(A - (A @ B.T) @ B).flip(0)               # ascending: pairs with cos
     return float(torch.sqrt((torch.atan2(sin, cos) ** 2).sum()))        # atan2: exact near 0, unlike arccos

@@ -42,12 +42,22 @@ def is_divergence(V: torch.Tensor, Vhat: torch.Tensor, eps: float = 0.0) -> torc
     return (f - torch.log(f) - 1).sum((-2, -1))
 
 
+def _check_factors(V: torch.Tensor, W: torch.Tensor, H: torch.Tensor, names: tuple[str, str, str],
+                   finite: bool = True) -> None:
+    """V (M, N), W (M, K), H (K, N): one real dtype (float32/64, as the matrix products need) and one device."""
+    check_tensor(V, names[0], shape=("M", "N"), dtype="float32_64", finite=finite, nonempty=True)
+    check_tensor(W, names[1], shape=(V.shape[0], "K"), dtype=V.dtype, like=V, finite=finite, nonempty=True)
+    check_tensor(H, names[2], shape=(W.shape[1], V.shape[1]), dtype=V.dtype, like=V, finite=finite)
+
+
 def nmf_is_update(V: torch.Tensor, W: torch.Tensor, H: torch.Tensor, eps: float = 0.0,
                   gamma: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     r"""One multiplicative update of :math:`H` then :math:`W` for :math:`D_{IS}(V+\varepsilon\,|\,WH+\varepsilon)`,
     then the column normalisation :math:`\sum_m W_{mk}=1`.
 
-    V: (M, N) >= 0; W: (M, K) > 0; H: (K, N) > 0; gamma: 1/2 (MM, monotone) or 1 (ME). Returns new (W, H)."""
+    V: (M, N) >= 0; W: (M, K) > 0; H: (K, N) > 0; gamma: 1/2 (MM, monotone) or 1 (ME). Returns new (W, H).
+    One algebraic step: values are not checked (NaN propagates); :func:`nmf_is` checks them."""
+    _check_factors(V, W, H, ("V", "W", "H"), finite=False)
     Ve = V + eps
     Vh = W @ H + eps
     H = H * ((W.T @ (Ve / Vh**2)) / (W.T @ (1 / Vh))) ** gamma
@@ -76,9 +86,7 @@ def nmf_is(V: torch.Tensor, W0: torch.Tensor, H0: torch.Tensor, n_iter: int, eps
     -------
     W : (M, K), H : (K, N), history : (n_iter + 1,) the objective before and after every update.
     """
-    V = check_tensor(V, "V", shape=("M", "N"), dtype="floating")
-    W0 = check_tensor(W0, "W0", shape=(V.shape[0], "K"), dtype="floating", like=V)
-    H0 = check_tensor(H0, "H0", shape=(W0.shape[1], V.shape[1]), dtype="floating", like=V)
+    _check_factors(V, W0, H0, ("V", "W0", "H0"))
     n_iter = check_int(n_iter, "n_iter", minimum=0)
     check_positive(gamma, "gamma")
     if bool((V < 0).any()):

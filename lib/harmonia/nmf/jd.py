@@ -46,7 +46,7 @@ def frame_covariances(Y: torch.Tensor) -> torch.Tensor:
     r"""Empirical frame covariances :math:`\hat\Sigma_n=\frac1S\sum_s y^{(s)}_n y^{(s)\top}_n`.
 
     Y: (S, M, N) -- S realisations of M x N frame matrices (frames are columns) -> (N, M, M), rank <= S."""
-    Y = check_tensor(Y, "Y", shape=("S", "M", "N"), dtype="floating")
+    Y = check_tensor(Y, "Y", shape=("S", "M", "N"), dtype="floating", nonempty=True)
     return torch.einsum("smn,skn->nmk", Y, Y) / Y.shape[0]
 
 
@@ -55,11 +55,21 @@ def spectrogram(Phi: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
     :math:`[\bar V_\Phi]_{mn}=[\Phi\hat\Sigma_n\Phi^\top]_{mm}=\frac1S\sum_s(\Phi Y^{(s)})^2_{mn}`.
 
     Phi: (M, M); C: (N, M, M) -> (M, N). Cost :math:`O(NM^3)`, independent of S."""
+    _check_transform(Phi, C)
     return ((Phi @ C) * Phi).sum(-1).T
 
 
+def _check_transform(Phi: torch.Tensor, C: torch.Tensor, name: str = "Phi") -> None:
+    """A transform of K <= M rows (the whole basis, or some of its atoms, as a chapter plots them) and a covariance
+    stack of one dtype and device (values unchecked: the criteria propagate NaN like torch; the solvers check their
+    inputs)."""
+    check_tensor(C, "C", shape=("N", "M", "M"), dtype="float32_64", finite=False)
+    M = C.shape[-1]
+    check_tensor(Phi, name, shape=("K", M), dtype=C.dtype, like=C, finite=False)
+
+
 def _check_stack(C: torch.Tensor, name: str = "C") -> torch.Tensor:
-    C = check_tensor(C, name, shape=("N", "M", "M"), dtype="floating")
+    C = check_tensor(C, name, shape=("N", "M", "M"), dtype="float32_64", nonempty=True)
     if not torch.allclose(C, C.transpose(-1, -2), rtol=1e-10, atol=1e-12 * float(C.abs().max())):
         raise ValueError(f"{name}: expected symmetric matrices (N, M, M), got a non-symmetric stack")
     return C
@@ -74,12 +84,14 @@ def logdiag_criterion(Phi: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
 def pham_criterion(B: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
     r"""Pham's criterion :math:`\sum_n[\log\det\mathrm{Diag}(BC_nB^\top)-\log\det(BC_nB^\top)]\ge0` (zero iff every
     :math:`BC_nB^\top` is diagonal). B: (M, M) invertible; C: (N, M, M) SPD -> scalar."""
+    _check_transform(B, C, "B")
     D = B @ C @ B.T
     return (torch.log(torch.diagonal(D, dim1=-2, dim2=-1)).sum(-1) - torch.logdet(D)).sum()
 
 
 def offdiag_criterion(Phi: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
     r""":math:`\sum_n\|\mathrm{off}(\Phi C_n\Phi^\top)\|_F^2` (sum of squared off-diagonal entries) -> scalar."""
+    _check_transform(Phi, C)
     D = Phi @ C @ Phi.T
     return (D**2).sum() - (torch.diagonal(D, dim1=-2, dim2=-1) ** 2).sum()
 

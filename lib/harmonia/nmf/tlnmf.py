@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from harmonia.config import check_in, check_int, check_tensor
+from harmonia.config import check_in, check_int, check_positive, check_tensor
 from harmonia.manifolds import Orthogonal
 from harmonia.nmf.is_nmf import is_divergence, nmf_is_update
 from harmonia.nmf.jd import qn_orth_jd, spectrogram
@@ -50,6 +50,13 @@ __all__ = [
 def losses(Phi: torch.Tensor, W: torch.Tensor, H: torch.Tensor, C: torch.Tensor, eps: float) -> dict[str, float]:
     r"""The three numbers of the split: ``C_S`` (TL-NMF objective), ``L_S`` (JD term), ``I_S`` (IS misfit), with
     :math:`C_S=L_S+I_S`. Phi: (M, M); W: (M, K); H: (K, N); C: (N, M, M)."""
+    check_tensor(C, "C", shape=("N", "M", "M"), dtype="float32_64", nonempty=True)
+    N, M = C.shape[0], C.shape[1]
+    check_tensor(Phi, "Phi", shape=(M, M), dtype=C.dtype, like=C)
+    check_tensor(W, "W", shape=(M, "K"), dtype=C.dtype, like=C)
+    check_tensor(H, "H", shape=(W.shape[1], N), dtype=C.dtype, like=C)
+    if not isinstance(eps, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(eps, "eps", allow_zero=True)
     V = spectrogram(Phi, C) + eps
     Vhat = W @ H + eps
     C_S = (V / Vhat + torch.log(Vhat)).sum()
@@ -58,9 +65,30 @@ def losses(Phi: torch.Tensor, W: torch.Tensor, H: torch.Tensor, C: torch.Tensor,
     return {"C_S": float(C_S), "L_S": float(L_S), "I_S": float(I_S)}
 
 
+def _check_tl(Phi: torch.Tensor, C: torch.Tensor, Vhat: torch.Tensor, eps: float) -> None:
+    """Phi (M, M), C (N, M, M), Vhat (M, N): one real dtype (float32/64) and one device; eps >= 0. Values are not
+    checked (these per-iteration pieces propagate NaN like torch; the drivers check their inputs)."""
+    check_tensor(C, "C", shape=("N", "M", "M"), dtype="float32_64", finite=False, nonempty=True)
+    N, M = C.shape[0], C.shape[1]
+    check_tensor(Phi, "Phi", shape=(M, M), dtype=C.dtype, like=C, finite=False)
+    check_tensor(Vhat, "Vhat", shape=(M, N), dtype=C.dtype, like=C, finite=False)
+    if not isinstance(eps, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(eps, "eps", allow_zero=True)
+
+
+def _check_pair(Phi: torch.Tensor, p: int, q: int) -> None:
+    M = Phi.shape[0]
+    for v, name in ((p, "p"), (q, "q")):
+        if check_int(v, name, minimum=0) >= M:
+            raise ValueError(f"{name}: expected a row index of Phi in [0, {M}), got {v}")
+    if p == q:
+        raise ValueError(f"q: expected a row different from p={p}, got {q}")
+
+
 def tl_objective(Phi: torch.Tensor, C: torch.Tensor, Vhat: torch.Tensor, eps: float) -> torch.Tensor:
     r""":math:`f(\Phi)=\tfrac12\sum_{mn}([\bar V_\Phi]_{mn}+\varepsilon)/(\hat V_{mn}+\varepsilon)`, the part of
     :math:`C_S/2` that depends on :math:`\Phi`. Vhat: (M, N) = WH."""
+    _check_tl(Phi, C, Vhat, eps)
     return 0.5 * ((spectrogram(Phi, C) + eps) / (Vhat + eps)).sum()
 
 
@@ -72,6 +100,7 @@ def tl_gradient(Phi: torch.Tensor, C: torch.Tensor, Vhat: torch.Tensor, eps: flo
     :math:`f(e^E\Phi)=f(\Phi)+2\sum_{i<j}G_{ij}E_{ij}+O(E^2)` for skew :math:`E`; and
     :math:`\mathcal H=\mathrm{sym}(\mathcal H^s)`, :math:`\mathcal H^s_{ij}=\sum_nU_{in}[D_n]_{jj}`, the curvature along
     :math:`E_{ij}` without its non-positive part. Returns (G, H), both (M, M)."""
+    _check_tl(Phi, C, Vhat, eps)
     U = 1 / (Vhat + eps)                                               # (M, N)
     D = Phi @ C @ Phi.T                                                # (N, M, M)
     Gs = torch.einsum("in,nij->ij", U, D)
@@ -84,6 +113,7 @@ def tl_step_qn(Phi: torch.Tensor, C: torch.Tensor, Vhat: torch.Tensor, eps: floa
     r"""One quasi-Newton transform step: :math:`E=-G\oslash\mathcal H` (:func:`tl_gradient`), then
     :math:`\Phi\leftarrow e^{tE}\Phi` with :math:`t=1,\tfrac12,\dots` until :math:`f` decreases (unchanged if it never
     does). Phi: (M, M) orthogonal -> (M, M) orthogonal."""
+    check_int(max_ls, "max_ls", minimum=0)
     G, Hd = tl_gradient(Phi, C, Vhat, eps)
     E = -G / Hd
     f0 = tl_objective(Phi, C, Vhat, eps)
@@ -100,6 +130,8 @@ def jacobi_pair_coefficients(Phi: torch.Tensor, C: torch.Tensor, Vhat: torch.Ten
                              q: int) -> tuple[torch.Tensor, torch.Tensor]:
     r"""(B, C) with :math:`f(G_\theta\Phi)=\text{const}+B\cos2\theta+C\sin2\theta` for the Givens rotation of rows
     :math:`p,q` (:meth:`harmonia.manifolds.Orthogonal.givens`)."""
+    _check_tl(Phi, C, Vhat, eps)
+    _check_pair(Phi, p, q)
     U = 1 / (Vhat + eps)
     a, b = Phi[p], Phi[q]
     dpp = ((a @ C) * a).sum(-1)
@@ -128,6 +160,7 @@ def best_rotation(Phi: torch.Tensor, C: torch.Tensor, Vhat: torch.Tensor, eps: f
 def tl_step_jacobi(Phi: torch.Tensor, C: torch.Tensor, Vhat: torch.Tensor, eps: float) -> torch.Tensor:
     r"""One sweep of exact Jacobi rotations (:func:`best_rotation`) over all pairs :math:`p<q`, so :math:`f` never
     increases. Phi: (M, M) orthogonal -> (M, M) orthogonal."""
+    _check_tl(Phi, C, Vhat, eps)
     for p, q in itertools.combinations(range(Phi.shape[0]), 2):
         Phi = best_rotation(Phi, C, Vhat, eps, p, q)
     return Phi
@@ -147,12 +180,14 @@ class NMFRun:
     jd_loss: list[float] = field(default_factory=list)
 
 
-def _check_problem(C, Phi0, W0, H0):
-    C = check_tensor(C, "C", shape=("N", "M", "M"), dtype="floating")
+def _check_problem(C, Phi0, W0, H0, eps):
+    C = check_tensor(C, "C", shape=("N", "M", "M"), dtype="float32_64", nonempty=True)
     N, M = C.shape[0], C.shape[1]
-    Phi0 = check_tensor(Phi0, "Phi0", shape=(M, M), dtype="floating", like=C)
-    W0 = check_tensor(W0, "W0", shape=(M, "K"), dtype="floating", like=C)
-    H0 = check_tensor(H0, "H0", shape=(W0.shape[1], N), dtype="floating", like=C)
+    Phi0 = check_tensor(Phi0, "Phi0", shape=(M, M), dtype=C.dtype, like=C)
+    W0 = check_tensor(W0, "W0", shape=(M, "K"), dtype=C.dtype, like=C)
+    H0 = check_tensor(H0, "H0", shape=(W0.shape[1], N), dtype=C.dtype, like=C)
+    if not isinstance(eps, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(eps, "eps", allow_zero=True)
     if bool((W0 <= 0).any()) or bool((H0 <= 0).any()):
         raise ValueError("W0, H0: expected positive initial factors (multiplicative updates keep zeros at zero)")
     return C, Phi0, W0, H0
@@ -166,7 +201,7 @@ def tl_nmf(C: torch.Tensor, Phi0: torch.Tensor, W0: torch.Tensor, H0: torch.Tens
 
     C: (N, M, M) covariance stack; Phi0: (M, M) orthogonal; W0: (M, K), H0: (K, N) positive.
     """
-    C, Phi, W, H = _check_problem(C, Phi0, W0, H0)
+    C, Phi, W, H = _check_problem(C, Phi0, W0, H0, eps)
     n_outer = check_int(n_outer, "n_outer", minimum=0)
     step_fn = {"qn": tl_step_qn, "jacobi": tl_step_jacobi}[check_in(step, "step", ("qn", "jacobi"))]
     history = [losses(Phi, W, H, C, eps)["C_S"]]
@@ -197,7 +232,7 @@ def jd_nmf(C: torch.Tensor, Phi0: torch.Tensor, W0: torch.Tensor, H0: torch.Tens
     r"""JD+NMF: :math:`\Phi_{JD}` minimises :math:`L_S` (:func:`harmonia.nmf.jd.qn_orth_jd` on
     :math:`\{\hat\Sigma_n+\varepsilon I\}`, at most ``n_jd`` iterations from ``Phi0``), then ``n_nmf`` IS-NMF updates
     on :math:`\bar V_{\Phi_{JD}}` from :math:`(W_0,H_0)`."""
-    C, Phi0, W0, H0 = _check_problem(C, Phi0, W0, H0)
+    C, Phi0, W0, H0 = _check_problem(C, Phi0, W0, H0, eps)
     eye = torch.eye(C.shape[1], dtype=C.dtype, device=C.device)
     jd = qn_orth_jd(C + eps * eye, Phi0, max_iter=check_int(n_jd, "n_jd", minimum=0), gtol=gtol)
     W, H = _nmf_on(jd.B, C, W0, H0, eps, check_int(n_nmf, "n_nmf", minimum=0), gamma)
@@ -209,8 +244,9 @@ def dct_nmf(C: torch.Tensor, W0: torch.Tensor, H0: torch.Tensor, *, eps: float, 
     """IS-NMF on the fixed DCT-II spectrogram (the transform is not learned): the classic baseline."""
     from harmonia.nmf.frames import dct2_matrix
 
+    check_tensor(C, "C", shape=("N", "M", "M"), dtype="float32_64", nonempty=True)
     Phi = dct2_matrix(C.shape[1], dtype=C.dtype, device=C.device)
-    C, Phi, W0, H0 = _check_problem(C, Phi, W0, H0)
+    C, Phi, W0, H0 = _check_problem(C, Phi, W0, H0, eps)
     W, H = _nmf_on(Phi, C, W0, H0, eps, check_int(n_nmf, "n_nmf", minimum=0), gamma)
     return NMFRun(Phi, W, H, losses(Phi, W, H, C, eps))
 
@@ -219,6 +255,13 @@ def oracle_gap(Phi: torch.Tensor, C: torch.Tensor, Phibar: torch.Tensor, Vbar_tr
     r""":math:`Q_S(\Phi)=D_{IS}(\bar V_\Phi+\varepsilon\,|\,(\Phi\bar\Phi^\top)^{\circ2}\bar W\bar H)`: the IS misfit of the
     oracle model, whose non-negative rank is at most :math:`\bar K`, so :math:`I_S(\Phi)\le Q_S(\Phi)` when
     :math:`K\ge\bar K`. Vbar_true: (M, N) = :math:`\bar W\bar H`."""
+    check_tensor(C, "C", shape=("N", "M", "M"), dtype="float32_64", nonempty=True)
+    N, M = C.shape[0], C.shape[1]
+    for T, name in ((Phi, "Phi"), (Phibar, "Phibar")):
+        check_tensor(T, name, shape=(M, M), dtype=C.dtype, like=C)
+    check_tensor(Vbar_true, "Vbar_true", shape=(M, N), dtype=C.dtype, like=C)
+    if not isinstance(eps, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(eps, "eps", allow_zero=True)
     model = (Phi @ Phibar.T) ** 2 @ Vbar_true
     return float(is_divergence(spectrogram(Phi, C), model, eps))
 
@@ -228,6 +271,9 @@ def delta_L_inf(Phi: torch.Tensor, Phibar: torch.Tensor, Vbar_true: torch.Tensor
     :math:`\Sigma_n=\bar\Phi^\top\mathrm{diag}(\bar v_n)\bar\Phi` and no floor:
     :math:`\sum_{mn}\log[(\Phi\bar\Phi^\top)^{\circ2}\bar V]_{mn}-\sum_{mn}\log\bar V_{mn}\ge0` (zero iff :math:`\Phi` is a
     signed permutation of :math:`\bar\Phi`, for a generic :math:`\bar V`)."""
+    check_tensor(Phibar, "Phibar", shape=("M", "M"), dtype="float32_64", nonempty=True)
+    check_tensor(Phi, "Phi", shape=tuple(Phibar.shape), dtype=Phibar.dtype, like=Phibar)
+    check_tensor(Vbar_true, "Vbar_true", shape=(Phibar.shape[0], "N"), dtype=Phibar.dtype, like=Phibar)
     return float(torch.log((Phi @ Phibar.T) ** 2 @ Vbar_true).sum() - torch.log(Vbar_true).sum())
 
 
@@ -236,6 +282,7 @@ def legacy_starts(M: int, K: int, N: int, n_starts: int, seed: int = 2021) -> li
     order): :math:`\Phi_0=\mathrm{polar}(G)` with :math:`G_{ij}\sim\mathcal N(0,1)`; :math:`W_0=|\mathcal N(0,1)|+1` with
     columns scaled to sum 1; :math:`H_0=|\mathcal N(0,1)|+1`. Returns a list of (Phi0 (M, M), W0 (M, K), H0 (K, N)),
     float64."""
+    M, K, N = check_int(M, "M"), check_int(K, "K"), check_int(N, "N")
     rs = np.random.RandomState(check_int(seed, "seed", minimum=0))
     out = []
     for _ in range(check_int(n_starts, "n_starts")):

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from harmonia.config import check_int
+from harmonia.config import check_int, check_tensor
 
 __all__ = ["FcZero"]
 
@@ -47,6 +47,8 @@ class FcZero(nn.Module):
         self.act = nn.LeakyReLU(slope)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
+        W = self.out.weight
+        check_tensor(h, "h", shape=("...", W.shape[1]), dtype=W.dtype, finite=False, like=W)
         for alpha, layer in zip(self.alphas, self.layers):
             h = h + alpha * self.act(layer(h))
         return self.out(h)

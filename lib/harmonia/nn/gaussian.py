@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from harmonia.config import check_in, check_int, check_tensor
+from harmonia.config import check_broadcast, check_in, check_int, check_tensor
 
 __all__ = ["COVARIANCES", "head_size", "vec_to_tril", "gaussian_nll", "Gaussian", "GaussianHead"]
 
@@ -63,7 +63,12 @@ def vec_to_tril(eta: torch.Tensor, n: int, cov: str = "full", log_clamp: float =
 def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, scale_tril: torch.Tensor) -> torch.Tensor:
     r""":math:`-\log\mathcal N(x;\mu,\Lambda\Lambda^\top)` by one triangular solve. x, mean: (..., n); scale_tril: (..., n, n)
     -> (...,)."""
+    check_tensor(x, "x", min_ndim=1, dtype="float32_64", finite=False)
     n = x.shape[-1]
+    check_tensor(mean, "mean", shape=("...", n), dtype=x.dtype, finite=False, like=x)
+    check_broadcast(x.shape, mean.shape, "x", "mean")
+    check_tensor(scale_tril, "scale_tril", shape=("...", n, n), dtype=x.dtype, finite=False, like=x)
+    check_broadcast(x.shape[:-1], scale_tril.shape[:-2], "x", "scale_tril")
     z = torch.linalg.solve_triangular(scale_tril, (x - mean).unsqueeze(-1), upper=False).squeeze(-1)
     logdet = torch.log(torch.diagonal(scale_tril, dim1=-2, dim2=-1)).sum(-1)
     return 0.5 * z.pow(2).sum(-1) + logdet + 0.5 * n * math.log(2 * math.pi)

@@ -22,6 +22,22 @@ from harmonia.config import check_tensor
 
 __all__ = ["BatchStats", "per_sample_grads", "grad_moments"]
 
+
+def check_model_input(model: nn.Module, x: object, name: str = "x") -> torch.Tensor:
+    """Validate an input batch for ``model``: a tensor of the dtype and on the device of the model's first
+    parameter, whose last dimension is the first layer's ``in_features`` when the model is an ``nn.Sequential``
+    that starts with an ``nn.Linear``, or an ``nn.Linear`` itself (where the first layer is surely applied first).
+    Values are not checked (a diverged model is reported by its outputs). Returns ``x``."""
+    p = next(model.parameters(), None)
+    if p is None:
+        return check_tensor(x, name, dtype="floating", finite=False)
+    check_tensor(x, name, min_ndim=1, dtype=p.dtype, like=p, finite=False)
+    first = model[0] if isinstance(model, nn.Sequential) and len(model) else model
+    if isinstance(first, nn.Linear) and x.shape[-1] != first.in_features:
+        raise ValueError(f"{name}: expected a last dimension of {first.in_features} (the model's in_features), "
+                         f"got shape {tuple(x.shape)}")
+    return x
+
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -74,6 +90,7 @@ def per_sample_grads(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torc
         Per-sample gradients, in the order of ``model.parameters()``.
     """
     check_tensor(x, "x", min_ndim=1, dtype="floating")
+    check_model_input(model, x)
     check_tensor(y, "y", shape=(x.shape[0], "..."), like=x)
     names = [name for name, _ in model.named_parameters()]
     params = {name: p.detach() for name, p in model.named_parameters()}

@@ -68,6 +68,7 @@ def softmax_regression_net(in_features: int, n_classes: int, seed: int | torch.G
                            dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> nn.Sequential:
     """Multinomial logistic regression as a network to train with an optimizer: one ``nn.Linear``
     producing the logits. (The estimator solved to optimality is :class:`harmonia.nn.SoftmaxRegression`.)"""
+    check_positive(n_classes, "n_classes", integer=True)
     return mlp(in_features, (), n_classes, seed=seed, dtype=dtype, device=device)
 
 
@@ -82,6 +83,7 @@ def small_cnn(image_size: int = 8, n_classes: int = 10, channels: int = 16, in_c
     check_positive(image_size, "image_size", integer=True)
     if image_size % 4:
         raise ValueError(f"image_size: expected a multiple of 4, got {image_size}")
+    check_positive(n_classes, "n_classes", integer=True)
     c = check_positive(channels, "channels", integer=True)
     in_channels = check_positive(in_channels, "in_channels", integer=True)
     with torch.random.fork_rng(devices=[]):  # the constructors' default init must not consume global draws
@@ -128,6 +130,7 @@ class SlotCNN(nn.Module):
                  seed: int = 0) -> None:
         super().__init__()
         in_channels = check_positive(in_channels, "in_channels", integer=True)
+        check_positive(n_classes, "n_classes", integer=True)
         widths = tuple(check_positive(w, "widths", integer=True) for w in widths)
         depth = check_positive(depth, "depth", integer=True)
         if not 1 <= attn_stage <= len(widths):

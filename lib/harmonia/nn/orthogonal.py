@@ -22,6 +22,7 @@ __all__ = ["maxmin", "OrthogonalCritic"]
 
 def maxmin(z: torch.Tensor) -> torch.Tensor:
     """MaxMin activation: each consecutive pair :math:`(z_{2i},z_{2i+1})` becomes (max, min). Even last dimension."""
+    check_tensor(z, "z", min_ndim=1, dtype="real", finite=False)
     if z.shape[-1] % 2:
         raise ValueError(f"z: expected an even last dimension (pairs), got {z.shape[-1]}")
     pairs = z.unflatten(-1, (-1, 2))

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from harmonia.config import check_positive, check_tensor, make_generator
+from harmonia.nn.grad_stats import check_model_input
 from harmonia.nn.metrics import error_rate
 
 __all__ = ["FitHistory", "fit", "evaluate", "standard_closure"]
@@ -55,6 +56,10 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossFn
     """Mean loss (cross-entropy by default) and classification error of ``model`` on (X, y).
 
     Both are NaN when the model's outputs are not finite (a diverged run)."""
+    check_model_input(model, X, "X")
+    if loss_fn is None:  # cross-entropy: X (n, ...) and class labels y (n,)
+        check_tensor(X, "X", min_ndim=2, finite=False, nonempty=True)
+        check_tensor(y, "y", shape=(X.shape[0],), dtype="integer", like=X)
     loss_fn = torch.nn.functional.cross_entropy if loss_fn is None else loss_fn
     out = model(X)
     if not bool(torch.isfinite(out).all()):  # a diverged model: no meaningful loss or error
@@ -124,6 +129,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: 
             X_test, y_test = X_test.to(device), y_test.to(device)
     check_tensor(X, "X", min_ndim=2, dtype="floating")
     check_tensor(y, "y", shape=(X.shape[0], "..."), like=X)
+    if loss_fn is None and make_closure is None:  # the default cross-entropy needs class labels
+        check_tensor(y, "y", dtype="integer")
     first = next(model.parameters(), None)
     if first is not None and first.device != X.device:
         raise ValueError(f"X: expected the model's device {first.device}, got {X.device} (pass device= to move both)")

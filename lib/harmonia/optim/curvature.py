@@ -31,7 +31,7 @@ from torch import nn
 
 from harmonia.config import check_in, check_tensor
 from harmonia.nn.flat import FlatParams
-from harmonia.nn.grad_stats import BatchStats
+from harmonia.nn.grad_stats import BatchStats, check_model_input
 
 __all__ = ["LOSSES", "sequential_batch_stats", "bbprop_diag", "fd_diag", "exact_hessian_diag",
            "gauss_newton_diag"]
@@ -95,7 +95,8 @@ def sequential_batch_stats(model: nn.Sequential, x: torch.Tensor, y: torch.Tenso
     """
     _check_sequential(model)
     check_in(loss, "loss", LOSSES)
-    check_tensor(x, "x", ndim=2, dtype="floating")
+    check_tensor(x, "x", ndim=2, dtype="floating", nonempty=True)
+    check_model_input(model, x)
     n = x.shape[0]
     acts, z = [], x  # (layer, input z, pre-activation a, output)
     for layer in model:
@@ -181,6 +182,8 @@ def fd_diag(grad_fn: Callable[[], Sequence[torch.Tensor]], params: Sequence[torc
 
 
 def _functional_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str):
+    check_tensor(x, "x", ndim=2, dtype="floating", nonempty=True)
+    check_model_input(model, x)
     flat = FlatParams(model)
 
     def out_fn(theta: torch.Tensor) -> torch.Tensor:

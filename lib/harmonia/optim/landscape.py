@@ -81,14 +81,20 @@ def _log_kernel_matrix(axis: torch.Tensor, points: torch.Tensor, sigma: float) -
     return -d2 / (2 * sigma**2) + math.log(h) - 0.5 * math.log(2 * math.pi * sigma**2)
 
 
-def _check_axes(values: torch.Tensor, axes: torch.Tensor | Sequence[torch.Tensor]) -> list[torch.Tensor]:
+def _check_axes(values: torch.Tensor, axes: torch.Tensor | Sequence[torch.Tensor],
+                name: str = "axes") -> list[torch.Tensor]:
+    """The uniform grids of ``values`` (one per axis); ``name`` is the caller's argument name: ``"axes"``
+    (a sequence, reported as ``axes[i]``) or ``"axis"`` (the one grid of a 1-D function)."""
     axes = [axes] if isinstance(axes, torch.Tensor) else list(axes)
     if len(axes) != values.ndim:
-        raise ValueError(f"axes: expected {values.ndim} 1-D grids (one per axis of values), got {len(axes)}")
+        raise ValueError(f"{name}: expected {values.ndim} 1-D grids (one per axis of values), got {len(axes)}")
     for i, (a, n) in enumerate(zip(axes, values.shape)):
-        check_tensor(a, f"axes[{i}]", shape=(n,), dtype="floating")
+        label = f"{name}[{i}]" if name == "axes" else name
+        check_tensor(a, label, shape=(n,), dtype="floating", like=values)
+        if n > 1 and not bool((a[1] - a[0]) != 0):
+            raise ValueError(f"{label}: expected a uniform grid with a non-zero step, got a constant grid")
         if n > 1 and not bool(((a[1:] - a[:-1]) - (a[1] - a[0])).abs().max() <= 1e-9 * (a[1] - a[0]).abs()):
-            raise ValueError(f"axes[{i}]: expected a uniform grid, got unequal steps")
+            raise ValueError(f"{label}: expected a uniform grid, got unequal steps")
     return axes
 
 
@@ -145,8 +151,8 @@ def gibbs_mean(values: torch.Tensor, axis: torch.Tensor, x: torch.Tensor, sigma:
     -------
     tensor (m,)
     """
-    check_tensor(values, "values", ndim=1, dtype="floating")
-    (axis,) = _check_axes(values, axis)
+    check_tensor(values, "values", ndim=1, dtype="floating", nonempty=True)
+    (axis,) = _check_axes(values, axis, "axis")
     check_tensor(x, "x", ndim=1, dtype="floating")
     check_positive(sigma, "sigma")
     check_positive(T, "T")
@@ -156,8 +162,8 @@ def gibbs_mean(values: torch.Tensor, axis: torch.Tensor, x: torch.Tensor, sigma:
 
 def local_minima(values: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
     """Grid positions of the strict interior local minima of a 1-D array (plateaus count once, at their left end)."""
-    check_tensor(values, "values", ndim=1, dtype="floating")
-    (axis,) = _check_axes(values, axis)
+    check_tensor(values, "values", ndim=1, dtype="floating", nonempty=True)
+    (axis,) = _check_axes(values, axis, "axis")
     v = values
     left = v[1:-1] < v[:-2]
     right = v[2:] > v[1:-1]
@@ -203,7 +209,7 @@ def langevin_chains(grad_fn: Callable[[torch.Tensor], torch.Tensor], x0: torch.T
     check_positive(eta, "eta")
     steps = check_int(steps, "steps", minimum=1)
     n_chains = check_int(n_chains, "n_chains", minimum=1)
-    gen = make_generator(generator, device=x0.device)
+    gen = make_generator(generator, device=x0.device, name="generator")
     y = x0.expand(n_chains, *x0.shape).clone() if start is None else start.to(x0).clone()
     if y.shape != (n_chains, *x0.shape):
         raise ValueError(f"start: expected shape {(n_chains, *x0.shape)}, got {tuple(y.shape)}")

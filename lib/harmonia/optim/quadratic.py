@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
-from harmonia.config import check_positive, check_tensor, make_generator
+from harmonia.config import check_broadcast, check_finite, check_int, check_positive, check_tensor, make_generator
 from harmonia.optim.vsgd import block_index, vsgd_init, vsgd_update
 
 __all__ = ["NoisyQuadratic", "jumping_optima", "QuadraticRun", "run_sgd", "run_vsgd",
@@ -54,9 +54,11 @@ class NoisyQuadratic:
             raise ValueError(f"h: expected positive curvatures, got {h.tolist()}")
         self.h = h
         self.sigma = torch.as_tensor(sigma, dtype=h.dtype, device=h.device).expand(h.shape).clone()
+        check_tensor(self.sigma, "sigma")  # finite
         if bool((self.sigma < 0).any()):
             raise ValueError(f"sigma: expected non-negative noise levels, got {self.sigma.tolist()}")
         self.theta_star = torch.as_tensor(theta_star, dtype=h.dtype, device=h.device)
+        check_tensor(self.theta_star, "theta_star")  # finite
 
     @property
     def d(self) -> int:
@@ -121,6 +123,7 @@ def jumping_optima(steps: int, every: int, size: float, shape: tuple[int, ...], 
     steps = check_positive(steps, "steps", integer=True)
     every = check_positive(every, "every", integer=True)
     check_positive(size, "size", allow_zero=True)
+    shape = tuple(check_int(n, "shape", minimum=0) for n in shape)
     n_jumps = (steps - 1) // every
     signs = torch.randint(0, 2, (n_jumps, *shape), generator=generator, device=device).to(dtype) * 2 - 1
     levels = torch.cat([torch.zeros(1, *shape, dtype=dtype, device=device), (size * signs).cumsum(dim=0)])
@@ -155,6 +158,13 @@ class QuadraticRun:
 def _setup(problem: NoisyQuadratic, theta0, steps: int, trials: int, theta_star_path):
     steps = check_positive(steps, "steps", integer=True)
     trials = check_positive(trials, "trials", integer=True)
+    if isinstance(theta0, torch.Tensor):
+        check_tensor(theta0, "theta0", dtype="real", like=problem.h)
+        check_broadcast((trials, problem.d), theta0.shape, "the (trials, d) state", "theta0")
+        if theta0.ndim > 2:
+            raise ValueError(f"theta0: expected a (d,) or (trials, d) start, got shape {tuple(theta0.shape)}")
+    else:
+        check_finite(theta0, "theta0")
     theta = torch.as_tensor(theta0, dtype=problem.h.dtype, device=problem.h.device).expand(trials, problem.d).clone()
     if theta_star_path is not None:
         check_tensor(theta_star_path, "theta_star_path", shape=(steps, "..."), dtype=problem.h.dtype, like=problem.h)
@@ -251,4 +261,10 @@ def greedy_oracle(problem: NoisyQuadratic, n: int = 1) -> Schedule:
 
 def optimal_schedule(problem: NoisyQuadratic, e0: float | torch.Tensor) -> Schedule:
     """The optimal deterministic schedule :math:`1/(h(t+1+\\sigma^2/e_0))` (needs h, sigma and e0)."""
+    if isinstance(e0, torch.Tensor):
+        check_tensor(e0, "e0", dtype="real", like=problem.h)
+        if bool((e0 <= 0).any()):
+            raise ValueError(f"e0: expected positive initial excess losses, got min {float(e0.min()):.3g}")
+    else:
+        check_positive(e0, "e0")
     return lambda t, theta, star: problem.optimal_schedule(t, e0).squeeze(0)

@@ -55,6 +55,8 @@ def pair_correlation(x: torch.Tensor, r: torch.Tensor, bandwidth: float = 0.01) 
     torus (box kernel of width :math:`h`; 1 on average for Poisson, for :math:`h/2<r<\tfrac12`): (R,) float64."""
     pts = torch.from_numpy(points_array(x))
     check_tensor(r, "r", dtype="floating", ndim=1)
+    if r.device != x.device:
+        raise ValueError(f"r: expected a tensor on the device of x ({x.device}), got {r.device}")
     h = check_positive(bandwidth, "bandwidth")
     n = len(pts)
     d = periodic_distances(pts)[~torch.eye(n, dtype=torch.bool)]
@@ -87,6 +89,8 @@ def envelope(curves: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def envelope_coverage(curve: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> float:
     """Fraction of the points of ``curve`` (R,) inside ``[lo, hi]``."""
     check_tensor(curve, "curve", dtype="floating", ndim=1)
+    check_tensor(lo, "lo", dtype="real", like=curve)
+    check_tensor(hi, "hi", dtype="real", like=curve)
     if lo.shape != curve.shape or hi.shape != curve.shape:
         raise ValueError(f"lo, hi: expected the shape of curve {tuple(curve.shape)}, got {tuple(lo.shape)}, {tuple(hi.shape)}")
     return float(((curve >= lo) & (curve <= hi)).to(torch.float64).mean())

@@ -21,11 +21,14 @@ class ScatteringBase(nn.Module):
 
     signal_ndim: int = 1
     shape: tuple[int, ...]
+    #: whether ``_forward`` handles an empty batch (B = 0); if not, an empty input is rejected up front
+    empty_batch_ok: bool = False
 
     def _check_input(self, x: object) -> torch.Tensor:
         """Validate ``x``: a real float tensor of shape ``(..., *self.shape)``, finite, on the
         device of the module's buffers."""
-        check_tensor(x, "x", dtype=(torch.float32, torch.float64), min_ndim=self.signal_ndim)
+        check_tensor(x, "x", dtype=(torch.float32, torch.float64), min_ndim=self.signal_ndim,
+                     nonempty=not self.empty_batch_ok)
         if tuple(x.shape[-self.signal_ndim :]) != tuple(self.shape):
             raise ValueError(
                 f"x: expected a tensor whose last {self.signal_ndim} dimension(s) are {tuple(self.shape)} "

@@ -185,6 +185,8 @@ class HarmonicScattering3D(ScatteringBase):
     Used in: chapter 05.
     """
 
+    empty_batch_ok = True  # an empty batch gives an empty output (and gradient)
+
     signal_ndim = 3
 
     def __init__(self, J: int, shape: Sequence[int], L: int = 3, sigma_0: float = 1.0, max_order: int = 2,

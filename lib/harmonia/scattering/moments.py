@@ -64,7 +64,7 @@ class ScatteringMoments(nn.Module):
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         """Moments of ``img`` (..., P, P): (..., D), in the order of :meth:`index_table`."""
-        check_tensor(img, "img", dtype="floating", shape=("...", self.P, self.P))
+        check_tensor(img, "img", dtype="floating", shape=("...", self.P, self.P), nonempty=True)
         if img.dtype != self.psi_hat.dtype or img.device != self.psi_hat.device:
             raise ValueError(f"img: expected {self.psi_hat.dtype} on {self.psi_hat.device} like the filters "
                              f"(move the module with .to(...)), got {img.dtype} on {img.device}")

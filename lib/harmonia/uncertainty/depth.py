@@ -28,7 +28,7 @@ def lens_depth(dist_to_inner: torch.Tensor, inner_dist: torch.Tensor, chunk: int
     inner_dist: (n, n) distances between inner points -> (B,) in [0, 1]. Chunked over B (memory B x n x n)."""
     d = check_tensor(dist_to_inner, "dist_to_inner", shape=("B", "n"), dtype="floating")
     n = d.shape[1]
-    D = check_tensor(inner_dist, "inner_dist", shape=(n, n), dtype="floating")
+    D = check_tensor(inner_dist, "inner_dist", shape=(n, n), dtype="floating", like=d)
     if n < 2:
         raise ValueError(f"inner_dist: expected at least 2 inner points, got {n}")
     iu = torch.triu_indices(n, n, 1, device=d.device)
@@ -38,11 +38,21 @@ def lens_depth(dist_to_inner: torch.Tensor, inner_dist: torch.Tensor, chunk: int
         dc = d[s:s + chunk]
         inside = torch.maximum(dc[:, iu[0]], dc[:, iu[1]]) <= Dp
         out.append(inside.sum(1))
+    if not out:  # no query point
+        return d.new_zeros(0)
     return torch.cat(out).to(d.dtype) / (n * (n - 1) / 2)
+
+
+def _check_points(Z: torch.Tensor, Q: torch.Tensor) -> None:
+    check_tensor(Q, "Q", shape=("n", "p"), dtype="float32_64")
+    check_tensor(Z, "Z", shape=("B", Q.shape[1]), dtype="float32_64", like=Q)
+    if Q.shape[0] < 2:
+        raise ValueError(f"Q: expected at least 2 inner points, got {Q.shape[0]}")
 
 
 def lens_depth_euclidean(Z: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:
     """Lens depth with the Euclidean distance. Z: (B, p); Q: (n, p) -> (B,)."""
+    _check_points(Z, Q)
     return lens_depth(distances(Z, Q), distances(Q, Q))
 
 
@@ -50,5 +60,8 @@ def fermat_lens_depth(Z: torch.Tensor, Q: torch.Tensor, alpha: float, *, snap: b
                       D: torch.Tensor | None = None) -> torch.Tensor:
     """Lens depth with the sample Fermat distance (modified, or snapped with ``snap=True``); the pair distances are
     the plain :math:`D_{Q,\\alpha}`. Z: (B, p); Q: (n, p) -> (B,). ``D``: a precomputed :func:`fermat_inner`."""
+    _check_points(Z, Q)
+    if D is not None:
+        check_tensor(D, "D", shape=(Q.shape[0], Q.shape[0]), dtype="float32_64", like=Q)
     D = fermat_inner(Q, alpha) if D is None else D
     return lens_depth(fermat_to_inner(Z, Q, D, alpha, snap=snap), D)

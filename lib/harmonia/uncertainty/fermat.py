@@ -33,16 +33,21 @@ METHODS = ("scipy", "minplus")
 def distances(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
     """Euclidean distances (m, p), (k, p) -> (m, k), computed directly (exact zeros for equal points; the faster
     matrix-product formula of ``torch.cdist`` loses about 8 digits)."""
+    check_tensor(A, "A", shape=("m", "p"), dtype="float32_64")
+    check_tensor(B, "B", shape=("k", A.shape[1]), dtype="float32_64", like=A)
     return torch.cdist(A, B, compute_mode="donot_use_mm_for_euclid_dist")
 
 
 def edge_weights(Q: torch.Tensor, alpha: float) -> torch.Tensor:
     """:math:`|q_i-q_j|^\\alpha` for all pairs (complete graph). Q: (n, p) -> (n, n)."""
+    check_tensor(Q, "Q", shape=("n", "p"), dtype="float32_64")
+    if not isinstance(alpha, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(alpha, "alpha")
     return distances(Q, Q) ** alpha
 
 
 def _check_inner(Q: torch.Tensor) -> torch.Tensor:
-    Q = check_tensor(Q, "Q", shape=("n", "p"), dtype="floating")
+    Q = check_tensor(Q, "Q", shape=("n", "p"), dtype="float32_64")
     if Q.shape[0] < 2:
         raise ValueError(f"Q: expected at least 2 inner points, got {Q.shape[0]}")
     d = distances(Q, Q)
@@ -54,10 +59,22 @@ def _check_inner(Q: torch.Tensor) -> torch.Tensor:
 
 
 def minplus(A: torch.Tensor, B: torch.Tensor, chunk: int = 64) -> torch.Tensor:
-    """Min-plus product :math:`C_{ij}=\\min_k(A_{ik}+B_{kj})`, chunked over rows. A: (..., m, k), B: (k, n) -> (..., m, n)."""
+    """Min-plus product :math:`C_{ij}=\\min_k(A_{ik}+B_{kj})`, chunked over rows. A: (..., m, k), B: (k, n) -> (..., m, n).
+
+    Entries may be +inf ("no edge"); NaN is an error."""
+    check_tensor(A, "A", min_ndim=2, dtype="real", finite=False)
+    check_tensor(B, "B", shape=(A.shape[-1], None), dtype="real", finite=False, like=A)
+    if A.shape[-1] == 0:
+        raise ValueError(f"A: expected a non-zero inner size k, got shape {tuple(A.shape)}")
+    for T, name in ((A, "A"), (B, "B")):
+        if T.device.type != "meta" and bool(torch.isnan(T).any()):
+            raise ValueError(f"{name}: expected no NaN entries (+inf means 'no edge'), got {int(torch.isnan(T).sum())}")
+    check_positive(chunk, "chunk", integer=True)
     out = []
     for s in range(0, A.shape[-2], chunk):
         out.append((A[..., s:s + chunk, :, None] + B).amin(-2))
+    if not out:  # no row
+        return A.new_zeros(*A.shape[:-1], B.shape[-1], dtype=torch.result_type(A, B))
     return torch.cat(out, -2)
 
 
@@ -105,7 +122,11 @@ def fermat_to_inner(Z: torch.Tensor, Q: torch.Tensor, D: torch.Tensor, alpha: fl
 
     Modified (default): :math:`\\min_j\\{|z-q_j|^\\alpha+D_{ji}\\}`. ``snap=True``: :math:`D_{j^*i}` with :math:`q_{j^*}` the
     nearest inner point (the textbook definition, whose depths are constant on Voronoi cells)."""
-    Z = check_tensor(Z, "Z", shape=("B", Q.shape[1]), dtype="floating")
+    check_tensor(Q, "Q", shape=("n", "p"), dtype="float32_64")
+    Z = check_tensor(Z, "Z", shape=("B", Q.shape[1]), dtype="float32_64", like=Q)
+    check_tensor(D, "D", shape=(Q.shape[0], Q.shape[0]), dtype="float32_64", like=Q)
+    if not isinstance(alpha, torch.Tensor):  # a tensor value is the caller's choice
+        check_positive(alpha, "alpha")
     e = distances(Z.to(D.dtype), Q.to(D.dtype))
     if snap:
         return D[e.argmin(1)]

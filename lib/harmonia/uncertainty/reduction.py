@@ -30,7 +30,7 @@ def _kmeans_pp(F: torch.Tensor, k: int, g: torch.Generator) -> torch.Tensor:
 def kmeans(F: torch.Tensor, k: int, *, n_init: int = 4, iters: int = 50,
            seed: int | torch.Generator | None = 0) -> tuple[torch.Tensor, torch.Tensor, float]:
     """K-means of the rows of F (N, p) into k clusters. Returns (centroids (k, p), labels (N,), inertia)."""
-    F = check_tensor(F, "F", shape=("N", "p"), dtype="floating")
+    F = check_tensor(F, "F", shape=("N", "p"), dtype="float32_64")
     k = check_int(k, "k")
     if k > F.shape[0]:
         raise ValueError(f"k: expected at most the {F.shape[0]} points, got {k}")
@@ -60,7 +60,7 @@ def reduce_points(F: torch.Tensor, n: int, strategy: str = "kmeans_center",
     """n inner points summarising the rows of F (N, p): ``"random"`` (a subset without replacement),
     ``"kmeans_center"`` (the K-means centroids, not data points), ``"kmeans_center_plus"`` (for each centroid, the
     nearest data point; duplicates removed). Returns (n', p), n' <= n (= n unless ``n >= N``: then all points)."""
-    F = check_tensor(F, "F", shape=("N", "p"), dtype="floating")
+    F = check_tensor(F, "F", shape=("N", "p"), dtype="float32_64")
     check_in(strategy, "strategy", STRATEGIES)
     n = check_int(n, "n", minimum=2)
     if n >= F.shape[0]:

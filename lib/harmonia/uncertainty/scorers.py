@@ -158,10 +158,12 @@ class KNNScorer:
 
 def max_softmax(logits: torch.Tensor) -> torch.Tensor:
     """:math:`\\max_c\\mathrm{softmax}(z)_c`. (B, C) -> (B,)."""
+    check_tensor(logits, "logits", min_ndim=1, dtype="floating", finite=False)
     return torch.softmax(logits, -1).max(-1).values
 
 
 def neg_entropy(logits: torch.Tensor) -> torch.Tensor:
     """Minus the entropy of the softmax, :math:`\\sum_cp_c\\log p_c` (0 for a certain prediction). (B, C) -> (B,)."""
+    check_tensor(logits, "logits", min_ndim=1, dtype="floating", finite=False)
     logp = torch.log_softmax(logits, -1)
     return (logp.exp() * logp).sum(-1)

@@ -22,7 +22,7 @@ __all__ = ["foveal_features", "foveal_covariance"]
 
 def _foveal_args(x: torch.Tensor, J: int, L: int, k_max: int, k_min: int, delta: int,
                  step: int | None) -> tuple[torch.Tensor, int, int, int, int, int, int]:
-    check_tensor(x, "x", dtype="floating", ndim=(2, 3))
+    check_tensor(x, "x", dtype="float32_64", ndim=(2, 3))
     J, L = int(check_positive(J, "J", integer=True)), int(check_positive(L, "L", integer=True))
     k_max = int(check_positive(k_max, "k_max", integer=True, allow_zero=True))
     k_min = int(check_positive(k_min, "k_min", integer=True, allow_zero=True))
@@ -133,6 +133,8 @@ def foveal_covariance(x: torch.Tensor, J: int, L: int, k_max: int = 4, k_min: in
     Used in: chapter 07.
     """
     x3, J, L, k_max, k_min, delta, step = _foveal_args(x, J, L, k_max, k_min, delta, step)
+    if x3.shape[0] == 0:
+        raise ValueError(f"x: expected at least one image (B >= 1) for a covariance, got shape {tuple(x.shape)}")
     M, N = x.shape[-2:]
     bank = filter_bank_bump_2d(M, N, J, L, full_circle=True, dtype=x.dtype, device=x.device)
     P = (2 * delta + 1) ** 2

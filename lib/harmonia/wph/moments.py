@@ -162,7 +162,7 @@ class PhaseHarmonicCov(nn.Module):
         return int(self.row_f1.numel() + self.row_imag.sum()) + mean_part
 
     def _check_input(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
-        check_tensor(x, name, dtype="floating", shape=("...", *self.spatial), like=self.filters_hat)
+        check_tensor(x, name, dtype="float32_64", shape=("...", *self.spatial), like=self.filters_hat, nonempty=True)
         return x
 
     def _sorted_fields(self, x: torch.Tensor) -> torch.Tensor:

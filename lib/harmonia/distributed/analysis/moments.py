@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import torch
 
-from harmonia.config import check_positive
+from harmonia.config import check_positive, check_tensor
 from harmonia.distributed.analysis.stability import spectral_radius
 
 __all__ = [
@@ -174,6 +174,8 @@ def easgd_moment_samples(workers: torch.Tensor, center: torch.Tensor) -> torch.T
     Each of the ``n`` coordinates is one chain; :math:`A` and :math:`C` average over the workers, :math:`B` over
     the ordered pairs :math:`i\\ne j` (0 when ``p = 1``). Their spread across chains gives standard errors.
     """
+    check_tensor(workers, "workers", ndim=2, dtype="floating", nonempty=True)
+    check_tensor(center, "center", shape=(workers.shape[1],), dtype="floating", like=workers)
     p = workers.shape[0]
     sq = workers.square()
     B = (workers.sum(dim=0).square() - sq.sum(dim=0)) / (p * (p - 1)) if p > 1 else torch.zeros_like(center)
@@ -188,6 +190,8 @@ def easgd_moments(workers: torch.Tensor, center: torch.Tensor) -> torch.Tensor:
 def stationary_moments(M: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     """Fixed point :math:`(I-M)^{-1}q` of :math:`S_{t+1}=MS_t+q`; all ``inf`` when the radius of ``M`` is >= 1
     (a Lyapunov-type solve of an unstable map returns meaningless, even negative, values)."""
+    check_tensor(M, "M", shape=("n", "n"), dtype="float32_64", nonempty=True)
+    check_tensor(q, "q", shape=(M.shape[0], "..."), dtype=M.dtype, like=M)
     if spectral_radius(M) >= 1:
         return torch.full_like(q, math.inf)
     return torch.linalg.solve(torch.eye(M.shape[0], dtype=M.dtype) - M, q)
@@ -195,6 +199,7 @@ def stationary_moments(M: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 
 def optimal_step(rate: Callable[[float], float], eta_grid: torch.Tensor) -> tuple[float, float]:
     """The step of ``eta_grid`` with the smallest ``rate(eta)`` (e.g. a spectral radius): ``(eta, rate)``."""
+    check_tensor(eta_grid, "eta_grid", ndim=1, dtype="real", nonempty=True)
     rates = torch.tensor([rate(float(e)) for e in eta_grid], dtype=F64)
     k = int(torch.argmin(rates))
     return float(eta_grid[k]), float(rates[k])
@@ -202,6 +207,7 @@ def optimal_step(rate: Callable[[float], float], eta_grid: torch.Tensor) -> tupl
 
 def stable_steps(rate: Callable[[float], float], eta_grid: torch.Tensor) -> torch.Tensor:
     """Boolean mask of the steps of ``eta_grid`` where ``rate(eta) < 1``."""
+    check_tensor(eta_grid, "eta_grid", ndim=1, dtype="real")
     return torch.tensor([rate(float(e)) < 1 for e in eta_grid])
 
 

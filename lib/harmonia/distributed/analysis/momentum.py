@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from harmonia.config import check_positive, check_tensor
+from harmonia.config import check_finite, check_positive, check_tensor
 
 __all__ = ["heavy_ball_run", "elastic_pair_run"]
 
@@ -36,6 +36,7 @@ def heavy_ball_run(objective, x0: torch.Tensor, eta: float, delta: float, steps:
     Returns the states at :math:`t=0,r,2r,\\dots` and at ``steps`` (``r = record_every``): shape (k, n).
     """
     _start(objective, x0, steps, record_every)
+    check_finite(eta, "eta"), check_finite(delta, "delta")
     x, prev = x0.clone(), x0.clone()
     out = [x.clone()]
     for t in range(steps):
@@ -55,6 +56,7 @@ def elastic_pair_run(objective, x0: torch.Tensor, eta: float, alpha: float, beta
     center's recorded states, each (k, n) as in :func:`heavy_ball_run`.
     """
     _start(objective, x0, steps, record_every)
+    check_finite(eta, "eta"), check_finite(alpha, "alpha"), check_finite(beta, "beta")
     x, c = x0.clone(), x0.clone()
     xs, cs = [x.clone()], [c.clone()]
     for t in range(steps):

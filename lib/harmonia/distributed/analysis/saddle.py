@@ -129,8 +129,8 @@ def double_well_easgd(rho: torch.Tensor, eta: float, steps: int, workers0: torch
     workers (R, p, 2) and center (R, 2) after ``steps`` steps.
     """
     check_tensor(rho, "rho", ndim=1, dtype="floating")
-    check_tensor(workers0, "workers0", shape=(None, 2), dtype="floating")
-    check_tensor(center0, "center0", shape=(2,), dtype="floating")
+    check_tensor(workers0, "workers0", shape=(None, 2), dtype="floating", like=rho)
+    check_tensor(center0, "center0", shape=(2,), dtype="floating", like=rho)
     check_positive(eta, "eta")
     check_positive(steps, "steps", integer=True)
     R, p = rho.shape[0], workers0.shape[0]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import torch
 
-from harmonia.config import check_positive
+from harmonia.config import check_positive, check_tensor
 
 __all__ = [
     "spectral_radius", "easgd_rr_step", "easgd_rr_map", "easgd_rr_stable", "admm_rr_map",
@@ -37,6 +37,7 @@ F64 = torch.float64
 
 def spectral_radius(M: torch.Tensor) -> float:
     """:math:`\\max|\\lambda(M)|` of a square matrix."""
+    check_tensor(M, "M", shape=("n", "n"), dtype="real", nonempty=True)
     return float(torch.linalg.eigvals(M.to(F64)).abs().max())
 
 
