@@ -93,9 +93,21 @@ def chromium():
             browser.close()
 
 
+def _shut_down_kernels(base: str, token: str) -> None:
+    """Delete every session (and so its kernel): a chapter's kernel must not compute on while the next one runs."""
+    import json
+
+    with _LOCAL.open(f"{base}/api/sessions?token={token}", timeout=30) as response:
+        sessions = json.loads(response.read())
+    for session in sessions:
+        request = urllib.request.Request(f"{base}/api/sessions/{session['id']}?token={token}", method="DELETE")
+        _LOCAL.open(request, timeout=60).close()
+
+
 @pytest.fixture()
-def page(chromium):
-    """A fresh page; console errors and page errors are collected in ``page.errors``."""
+def page(chromium, lab):
+    """A fresh page; console errors and page errors are collected in ``page.errors``. Afterwards every kernel is
+    shut down."""
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     errors: list[str] = []
@@ -106,3 +118,4 @@ def page(chromium):
         yield page
     finally:
         context.close()
+        _shut_down_kernels(*lab)

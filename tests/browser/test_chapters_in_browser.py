@@ -63,7 +63,8 @@ def _state(page, name: str) -> dict:
 
 def _open(page, lab, name: str) -> None:
     base, token = lab
-    page.goto(f"{base}/lab/tree/chapters/{name}?token={token}")
+    # ?reset: a clean workspace (JupyterLab would reopen the chapters of earlier tests beside this one)
+    page.goto(f"{base}/lab/tree/chapters/{name}?reset&token={token}")
     deadline = time.monotonic() + 180
     while True:
         state = _state(page, name)
@@ -155,7 +156,8 @@ def test_chapter_runs_and_every_control_redraws(page, lab, name):
     shots.mkdir(parents=True, exist_ok=True)
     _open(page, lab, name)
     state = _run_all(page, name)
-    widgets = page.locator(".jp-Notebook .widget-interact").all()
+    panel = page.evaluate("() => window.jupyterapp.shell.currentWidget.id")
+    widgets = page.locator(f"[id='{panel}'] .widget-interact").all()
     assert len(widgets) == state["widgets"], f"{name}: {state['widgets']} widget cells, {len(widgets)} widgets shown"
     moved = 0
     for k, widget in enumerate(widgets):

@@ -730,12 +730,7 @@ simple("harmonia.nn.training.fit", lambda: _tiny_mlp(), lambda: torch.optim.SGD(
 # Known gaps (strict xfail) and exclusions
 # ---------------------------------------------------------------------------------------------------------
 # (qualified name, argument, mutation kind) -> reason. Each runs as a strict xfail in test_known_gaps.
-_DATA_READONLY = "lib/harmonia/data/ was out of bounds for this change (owned elsewhere): needs a check at its entry"
 KNOWN_GAPS: dict[tuple[str, str, str], str] = {
-    ("harmonia.data.toys2d.grid_2d", "X", "empty"): _DATA_READONLY + " (IndexError from min() on 0 points)",
-    ("harmonia.data.toys2d.grid_2d", "margin", "NaN"): _DATA_READONLY + " (NaN margin accepted, NaN grid)",
-    ("harmonia.data.toys2d.grid_2d", "margin", "inf"): _DATA_READONLY + " (inf margin accepted, NaN grid)",
-    ("harmonia.data.toys2d.grid_2d", "steps", "negative"): _DATA_READONLY + " (RuntimeError from torch.linspace)",
     ("harmonia.distributed.tree.run_easgd_tree", "x0", "dtype float16"):
         "x0 must have the objective's dtype, which the objectives do not expose uniformly (no common dtype "
         "attribute); the tree runner then fails in index_put (RuntimeError 'Index put requires the source and "

@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from harmonia.config import check_int, check_positive, check_tensor, make_generator
+from harmonia.config import check_finite, check_int, check_positive, check_tensor, make_generator
 
 __all__ = ["make_moons", "make_spiral", "make_blobs", "grid_2d"]
 
@@ -62,7 +62,9 @@ def make_blobs(means, n_per: int, std: float = 1.0, seed: int | torch.Generator 
 def grid_2d(X: torch.Tensor, margin: float = 0.5, steps: int = 30) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """A ``steps x steps`` grid covering the bounding box of X (n, 2) enlarged by ``margin``. Returns the points
     (steps^2, 2) and the coordinate arrays xx, yy (steps, steps) for contour plots."""
-    X = check_tensor(X, "X", shape=("n", 2), dtype="floating")
+    X = check_tensor(X, "X", shape=("n", 2), dtype="floating", nonempty=True)
+    margin = check_finite(margin, "margin")
+    steps = check_int(steps, "steps", minimum=1)
     lo, hi = X.min(0).values - margin, X.max(0).values + margin
     xs = torch.linspace(float(lo[0]), float(hi[0]), steps, dtype=X.dtype)
     ys = torch.linspace(float(lo[1]), float(hi[1]), steps, dtype=X.dtype)
