@@ -81,13 +81,17 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme.split("## The two commands", 1)[1].split("##", 1)[0]
     ci = [line for line in (ROOT / ".ci" / "run").read_text().strip().splitlines() if not line.startswith("#")]
-    assert ci[-2] == "make test" and ci[-1].startswith("make test-portable")  # the README's command, then the portable pass
+    # the README's command, then the portable pass, then the browser pass on chapter 00 and the changed chapters
+    assert ci[-3] == "make test" and ci[-2].startswith("make test-portable")
+    assert ci[-1] == "make test-browser BROWSER_ARGS=--changed"
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^test: \$\(STAMP\)\n\t\$\(PY\) -m pytest tests chapters \$\(NBVAL\)$", makefile, re.M)
     assert "pip install --quiet torch==2.13.0" in makefile
     assert "--nbval-sanitize-with tests/nbval_sanitize.cfg" in makefile
     assert re.search(r"^test-portable: \$\(STAMP\)\n\t\$\(PY\) -m harmonia.course portable \$\(PORTABLE_ARGS\)$", makefile, re.M)
     assert "make test-portable" in readme
+    assert re.search(r"^test-browser: \$\(STAMP\)\n(\t.*\n)*\t\$\(PY\) -m harmonia.course browser \$\(BROWSER_ARGS\)$", makefile, re.M)
+    assert "make test-browser" in readme
 
 
 def test_top_level_is_as_designed():
