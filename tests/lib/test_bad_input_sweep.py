@@ -731,10 +731,6 @@ simple("harmonia.nn.training.fit", lambda: _tiny_mlp(), lambda: torch.optim.SGD(
 # ---------------------------------------------------------------------------------------------------------
 # (qualified name, argument, mutation kind) -> reason. Each runs as a strict xfail in test_known_gaps.
 KNOWN_GAPS: dict[tuple[str, str, str], str] = {
-    ("harmonia.distributed.tree.run_easgd_tree", "x0", "dtype float16"):
-        "x0 must have the objective's dtype, which the objectives do not expose uniformly (no common dtype "
-        "attribute); the tree runner then fails in index_put (RuntimeError 'Index put requires the source and "
-        "destination dtypes match')",
     ("harmonia.maxent.gaussian.gaussian_maxent_spectrum", "x", "expanded"):
         "an image constant along its rows (a stride-0 copy of one row, also when made contiguous) returns a finite "
         "spectrum but NaN in the diagnostic info['dual'] (the dual objective -log A is evaluated where the start "

@@ -243,6 +243,9 @@ def run_easgd_tree(objective, x0: torch.Tensor, tree: Tree, eta: float, rounds: 
     for t in range(rounds):
         X = N[leaves]
         G = objective.grad(X + momentum * V if momentum else X, workers)
+        if t == 0 and torch.promote_types(x0.dtype, G.dtype) != x0.dtype:
+            # the objectives expose no common dtype attribute: the first gradient tells it (nothing written yet)
+            raise ValueError(f"x0: expected the objective's dtype {G.dtype} (its gradients' dtype), got {x0.dtype}")
         for tau, edges, c, q, a, a_list in plan:
             if t % tau:
                 continue
