@@ -355,3 +355,20 @@ def test_maxent_converges_on_portable_cpu_kernels():
     assert proc.returncode == 0, proc.stderr[-2000:]
     converged, residual, rank = proc.stdout.split()
     assert converged == "True" and float(residual) < 1e-8 and rank == "379", proc.stdout
+
+
+def test_maxent_on_an_image_constant_along_its_rows():
+    """An image whose rows are all equal has a periodogram that vanishes off the row ky = 0; floored, it spans
+    twenty decades, and the start G^T gamma, rounded in the row-space coordinates, went negative: the dual was
+    NaN and P_hat negative. The solver then starts from F^T beta itself and converges to a positive spectrum."""
+    import warnings
+
+    from harmonia.maxent import gaussian_maxent_spectrum
+
+    x = torch.randn(8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)[:1].expand(8, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        P_hat, info = gaussian_maxent_spectrum(x, 2, 2)
+    assert all(math.isfinite(g) for g in info["dual"])
+    assert info["converged"] and bool((P_hat > 0).all())
+    assert all(b <= a + 1e-9 * abs(a) for a, b in zip(info["dual"], info["dual"][1:]))  # a descent

@@ -395,11 +395,12 @@ def gaussian_maxent_spectrum(x: torch.Tensor, J: int, L: int, delta: int = 2, *,
     tol_scale = scale * E[keep_t]  # residual of row r relative to its filter's energy: |r| / tol_scale
 
     beta = _initial_beta(F, w, Pb, n_energy, start, keep)
-    if not bool((beta @ F > 0).all()):
+    A_start = beta @ F
+    if not bool((A_start > 0).all()):
         raise ValueError(f"J: expected a bank whose squared filters cover every frequency of the {M} x {N} grid, "
                          f"got sum of squares 0 somewhere for J={J}, L={L}")
     basis = _RowSpace(F, w)
-    gamma, A, hist = _damped_newton(basis, F, w, Pb, Y, basis.to_gamma(beta), tol_scale, tol, max_iter)
+    gamma, A, hist = _damped_newton(basis, F, w, Pb, Y, basis.to_gamma(beta), tol_scale, tol, max_iter, A_start)
     beta = basis.to_beta(gamma)
 
     P_half = 1.0 / A
@@ -548,8 +549,8 @@ def _backtrack(w: torch.Tensor, Pb: torch.Tensor, A: torch.Tensor, Gd: torch.Ten
 
 
 def _damped_newton(basis: _RowSpace, F: torch.Tensor, w: torch.Tensor, Pb: torch.Tensor, Y: torch.Tensor,
-                   gamma: torch.Tensor, tol_scale: torch.Tensor, tol: float, max_iter: int
-                   ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
+                   gamma: torch.Tensor, tol_scale: torch.Tensor, tol: float, max_iter: int,
+                   A_start: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
     """Damped Newton on :math:`g(\\gamma)=-\\frac12\\sum w\\log A+\\frac12\\gamma\\cdot Y_G`,
     :math:`A=G^\\top\\gamma`, :math:`Y_G=G(w\\bar P)` (the dual in the row-space coordinates of ``basis``).
 
@@ -558,11 +559,18 @@ def _damped_newton(basis: _RowSpace, F: torch.Tensor, w: torch.Tensor, Pb: torch
     condition number is the square root of the Hessian's: for red spectra, whose :math:`P^2` spans
     twenty decades, the normal equations lose the directions that set the high-frequency tail.
     Backtracking (Armijo, halving, :func:`_backtrack`) keeps :math:`A>0`; :math:`g` is evaluated from
-    :math:`A` alone, :math:`\\gamma\\cdot Y_G=\\sum w\\bar PA`. The residual is that of the original rows ``F``."""
+    :math:`A` alone, :math:`\\gamma\\cdot Y_G=\\sum w\\bar PA`. The residual is that of the original rows ``F``.
+
+    ``A_start`` (:math:`F^\\top\\beta` of the start, positive) replaces :math:`G^\\top\\gamma` when the change of
+    basis has rounded the latter to non-positive values: a floored periodogram that vanishes on most of the grid
+    (an image constant along its rows) gives a start spanning twenty decades, beyond the precision of the
+    row-space coordinates; :math:`\\log A` would be NaN and :math:`\\hat P` negative. Other starts are unchanged."""
     G = basis.G
     sw = torch.sqrt(w)
     n_pix = float(w.sum())
     A = gamma @ G
+    if A_start is not None and not bool((A > 0).all()):
+        A = A_start  # positive by construction; gamma keeps its coordinates (same span, rounding aside)
 
     def dual(a: torch.Tensor) -> float:
         # gamma . Y_G = sum w Pb A: every term positive, no cancellation between large coefficients
