@@ -88,7 +88,15 @@ class DAN(nn.Module):
 
 
 def dan_loss(qb: Gaussian, qa: Gaussian, x: torch.Tensor) -> torch.Tensor:
-    """:math:`\\mathrm{mean}_i[-\\log q^b(x_i)]+\\mathrm{mean}_i[-\\log q^a(x_i)]` for a batch x: (B, n)."""
+    """:math:`\\mathrm{mean}_i[-\\log q^b(x_i)]+\\mathrm{mean}_i[-\\log q^a(x_i)]` for a batch x: (B, n).
+
+    A loss: NaN in ``x`` propagates (as in :func:`~harmonia.nn.gaussian.gaussian_nll`)."""
+    check_tensor(x, "x", shape=tuple(qb.mean.shape), dtype="floating", finite=False,
+                 like=qb.mean)
+    return _dan_loss(qb, qa, x)
+
+
+def _dan_loss(qb: Gaussian, qa: Gaussian, x: torch.Tensor) -> torch.Tensor:
     return qb.nll(x).mean() + qa.nll(x).mean()
 
 
@@ -117,7 +125,8 @@ def train_online(dan: DAN, model: StateSpaceModel, x: torch.Tensor, optimizer: t
     (k, n) with a zero memory, so the training states keep the law of the first cycles of a run.
     ``max_grad_norm`` clips the gradient's global norm before each step (None: no clipping); ``scheduler`` is stepped
     after each optimiser step."""
-    x = check_tensor(x, "x", shape=("B", dan.n), dtype="floating")
+    w = dan.procoder.linear.weight
+    x = check_tensor(x, "x", shape=("B", dan.n), dtype="floating", nonempty=True, like=w)
     n_steps, window = check_int(n_steps, "n_steps", minimum=0), check_int(window, "window")
     if not 0 <= restart_prob <= 1 or (restart_prob > 0 and initial is None):
         raise ValueError(f"restart_prob: expected a probability in [0, 1] (and `initial` when positive), got {restart_prob}")
@@ -133,7 +142,7 @@ def train_online(dan: DAN, model: StateSpaceModel, x: torch.Tensor, optimizer: t
         for _ in range(window):
             y = model.observe(x, generator)
             ha, qb, qa = dan(ha, y)
-            loss = loss + dan_loss(qb, qa, x)
+            loss = loss + _dan_loss(qb, qa, x)
             rb += float(rmse_per_sample(x, qb.mean.detach()).mean())
             ra += float(rmse_per_sample(x, qa.mean.detach()).mean())
             x = model.propagate(x, generator)
@@ -163,6 +172,10 @@ def evaluate_dan(dan: DAN, model: StateSpaceModel, xs: torch.Tensor, ys: torch.T
     """Run the trained network over a simulated test run (xs (T, B, n), ys (T, B, p)) from the zero memory, without
     gradients. Returns the means over cycles ``t >= warmup`` of ``rmse_b``, ``rmse_a``, ``nll_b``, ``nll_a`` (floats),
     and the per-cycle series ``mean_b``, ``mean_a`` (T, B, n) and ``scale_tril_a`` (T, B, n, n)."""
+    w = dan.procoder.linear.weight
+    check_tensor(xs, "xs", shape=("T", "B", dan.n), dtype="float32_64", nonempty=True, like=w)
+    # the observations enter the network: its dtype (a float64 ys would meet float32 weights)
+    check_tensor(ys, "ys", shape=(xs.shape[0], xs.shape[1], dan.p), dtype=w.dtype, like=w)
     T = xs.shape[0]
     warmup = check_int(warmup, "warmup", minimum=0)
     if warmup >= T:

@@ -75,6 +75,17 @@ def enkf_analysis(E: torch.Tensor, y: torch.Tensor, model: StateSpaceModel, loc:
 def letkf_analysis(E: torch.Tensor, y: torch.Tensor, model: StateSpaceModel, obs_weights: torch.Tensor) -> torch.Tensor:
     """LETKF analysis, all grid points at once. E: (..., Ne, n); y: (..., p); obs_weights: (n, p) localisation weight of
     each observation for each grid point (:math:`\\rho_{GC}` of their distance). Returns (..., Ne, n)."""
+    check_tensor(E, "E", shape=("...", "Ne", model.n), dtype="float32_64")
+    if E.shape[-2] < 2:
+        raise ValueError(f"E: expected an ensemble of at least 2 members (shape (..., Ne, {model.n})), "
+                         f"got shape {tuple(E.shape)}")
+    check_tensor(y, "y", shape=(*E.shape[:-2], model.p), dtype=E.dtype, like=E)
+    check_tensor(obs_weights, "obs_weights", shape=(model.n, model.p), dtype=E.dtype, like=E)
+    return _letkf(E, y, model, obs_weights)
+
+
+def _letkf(E: torch.Tensor, y: torch.Tensor, model: StateSpaceModel, obs_weights: torch.Tensor) -> torch.Tensor:
+    """:func:`letkf_analysis` without the checks (inside :func:`assimilate`'s loop, whose inputs are checked)."""
     Ne = E.shape[-2]
     xm = E.mean(-2, keepdim=True)
     X = E - xm                                                    # (..., Ne, n)
@@ -134,7 +145,7 @@ def assimilate(model: StateSpaceModel, xs: torch.Tensor, ys: torch.Tensor, E0: t
         mb.append(E.mean(-2))
         xm = E.mean(-2, keepdim=True)
         E = xm + rho**0.5 * (E - xm)
-        E = enkf_analysis(E, y, model, loc, generator) if method == "enkf" else letkf_analysis(E, y, model, obs_w)
+        E = enkf_analysis(E, y, model, loc, generator) if method == "enkf" else _letkf(E, y, model, obs_w)
         ma.append(E.mean(-2))
         E = model.propagate(E, generator)
     mean_b, mean_a = torch.stack(mb), torch.stack(ma)

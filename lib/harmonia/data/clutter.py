@@ -134,6 +134,7 @@ def make_cluttered_digits(n: int, canvas: int = 32, obj_size: tuple[int, int] = 
                          f"the canvas), got {patch}")
     check_positive(noise, "noise", allow_zero=True)
     check_in(pool, "pool", ("train", "test"))
+    seed = check_int(seed, "seed", 0)  # numpy's seed sequence takes non-negative ints only
     glyphs, labels, source = glyph_pools()[pool]
     rng = np.random.default_rng([int(seed), 0 if pool == "train" else 1])
 

@@ -54,7 +54,10 @@ def sam_gradients(grad_on_batch: Callable[[torch.Tensor], torch.Tensor], points:
     global_eps : bool
         One perturbation for all workers, from the mean of their gradients (data-parallel SAM with a
         synchronised ascent); default: each worker's own (Foret et al.'s m-sharpness).
+
+    The points' values are not checked (one step of a loop; NaN propagates as in torch).
     """
+    check_tensor(points, "points", ndim=2, dtype="floating", finite=False, nonempty=True)
     g = grad_on_batch(points)
     if rho == 0:
         return g
@@ -277,6 +280,8 @@ class ModelObjective:
 
     def __init__(self, model: nn.Module, X: torch.Tensor, y: torch.Tensor, X_test: torch.Tensor, y_test: torch.Tensor,
                  p: int = 1, batch_size: int = 32, weight_decay: float = 0.0, seed: int = 0) -> None:
+        check_tensor(X, "X")  # finite values (the other checks are the model's and the loss's)
+        check_tensor(X_test, "X_test")
         self.model, self.X, self.y, self.X_test, self.y_test = model, X, y, X_test, y_test
         self.p = check_positive(p, "p", integer=True)
         self.batch_size = check_positive(batch_size, "batch_size", integer=True)
