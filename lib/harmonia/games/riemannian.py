@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from harmonia.config import check_int, check_positive, check_tensor
+from harmonia.config import check_finite, check_int, check_positive, check_tensor
 from harmonia.manifolds.embedded import Manifold
 
 __all__ = ["riemannian_grads", "tau_gda_step", "tau_sga_step", "hessian_blocks", "classify", "M_gda", "M_sga",
@@ -61,6 +61,8 @@ def riemannian_grads(f: Objective, xs: Sequence[torch.Tensor], ys: Sequence[torc
 
 def tau_gda_step(f: Objective, xs, ys, mx, my, gamma: float, tau: float = 1.0, alternating: bool = False):
     """One :math:`\\tau`-GDA step on the product manifold; returns the new ``(xs, ys)`` (detached lists)."""
+    check_finite(gamma, "gamma")
+    check_finite(tau, "tau")
     xs, ys, mx, my = _as_list(xs), _as_list(ys), _as_list(mx), _as_list(my)
     gx, gy, *_ = riemannian_grads(f, xs, ys, mx, my)
     new_x = [m.retr(x.detach(), -gamma * g) for m, x, g in zip(mx, xs, gx)]
@@ -73,6 +75,9 @@ def tau_gda_step(f: Objective, xs, ys, mx, my, gamma: float, tau: float = 1.0, a
 def tau_sga_step(f: Objective, xs, ys, mx, my, gamma: float, tau: float = 1.0, theta: float = 0.5,
                  asymptotic: bool = False):
     """One :math:`\\tau`-SGA step (module docstring; ``asymptotic`` drops the :math:`\\theta B^\\top g_x` term)."""
+    check_finite(gamma, "gamma")
+    check_finite(tau, "tau")
+    check_finite(theta, "theta")
     xs, ys, mx, my = _as_list(xs), _as_list(ys), _as_list(mx), _as_list(my)
     gx, gy, xr, yr, ex, ey = riemannian_grads(f, xs, ys, mx, my, create_graph=True)
     with torch.enable_grad():
@@ -94,6 +99,8 @@ def hessian_blocks(f: Objective, x: torch.Tensor, y: torch.Tensor, mx: Manifold,
     orthonormal tangent bases :math:`E_x`, :math:`E_y` of :meth:`~harmonia.manifolds.Manifold.tangent_basis`: the
     Euclidean Hessian of the pull-back :math:`F(\\xi_x,\\xi_y)=f(R_x(E_x\\xi_x),R_y(E_y\\xi_y))` at 0 (valid at a
     critical point, for any retraction). Also returns the gradient norm (should be ~0) and the bases."""
+    check_tensor(x, "x", shape=tuple(mx.shape), dtype="float32_64")
+    check_tensor(y, "y", shape=tuple(my.shape), dtype=x.dtype, like=x)
     Ex, Ey = mx.tangent_basis(x), my.tangent_basis(y)
     n, m = len(Ex), len(Ey)
 

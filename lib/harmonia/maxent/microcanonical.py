@@ -74,14 +74,17 @@ def microcanonical_synthesis(op: Callable[[torch.Tensor], torch.Tensor], x_targe
 
     Used in: chapter 07.
     """
-    check_tensor(x_target, "x_target", dtype="floating", finite=True)
+    check_tensor(x_target, "x_target", dtype="float32_64", finite=True, nonempty=True)
     n_samples = check_positive(n_samples, "n_samples", integer=True)
     loss_factor = check_positive(loss_factor, "loss_factor")
-    if hasattr(op, "set_target"):
-        target = op.set_target(x_target)
-    else:
-        with torch.no_grad():
-            target = op(x_target)
+    try:
+        if hasattr(op, "set_target"):
+            target = op.set_target(x_target)
+        else:
+            with torch.no_grad():
+                target = op(x_target)
+    except (ValueError, TypeError) as err:  # the operator's message names its own argument: say it is x_target
+        raise type(err)(f"x_target: expected a field that op accepts, got one it rejects ({err})") from err
     gen = make_generator(seed)
     mean, std = float(x_target.mean()), float(x_target.std())
     out = MicrocanonicalResult(samples=torch.empty(n_samples, *x_target.shape, dtype=x_target.dtype,

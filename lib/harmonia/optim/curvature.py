@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from harmonia.config import check_in, check_tensor
+from harmonia.config import check_finite, check_in, check_tensor
 from harmonia.nn.flat import FlatParams
 from harmonia.nn.grad_stats import BatchStats, check_model_input
 
@@ -168,6 +168,7 @@ def fd_diag(grad_fn: Callable[[], Sequence[torch.Tensor]], params: Sequence[torc
     """
     if len(direction) != len(params):
         raise ValueError(f"direction: expected {len(params)} tensors (one per parameter), got {len(direction)}")
+    check_finite(eps, "eps")
     base = [g.detach().clone() for g in (grad_fn() if grads is None else grads)]
     steps = [torch.where(d >= 0, d + eps, d - eps) for d in direction]
     saved = [p.detach().clone() for p in params]

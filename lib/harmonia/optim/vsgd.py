@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import torch
 
-from harmonia.config import check_in, check_positive, check_tensor
+from harmonia.config import check_finite, check_in, check_positive, check_tensor
 from harmonia.nn.grad_stats import BatchStats
 
 __all__ = ["VARIANTS", "CURVATURES", "VSGDState", "vsgd_init", "vsgd_step", "block_index", "VSGD"]
@@ -227,6 +227,7 @@ def vsgd_step(
     for name, x in (("g", g), ("g2", g2), ("h", h)):
         check_tensor(x, name, shape=tuple(state.gbar.shape), dtype=state.gbar.dtype, like=state.gbar)
     n = check_positive(n, "n", integer=True)
+    check_finite(eps, "eps")
     _check_blocks(blocks, d, state.gbar)
     nb = _n_blocks(blocks)
     expected_tau = tuple(state.gbar.shape) if blocks is None else (*state.gbar.shape[:-1], nb)
