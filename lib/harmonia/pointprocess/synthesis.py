@@ -77,7 +77,7 @@ def particle_descent(x_obs: torch.Tensor, make_moments: Callable[[], torch.nn.Mo
     x : (n, 2) tensor in [0, 1), the synthesis
     log : DescentLog
     """
-    check_tensor(x_obs, "x_obs", dtype="floating", shape=(None, 2))
+    check_tensor(x_obs, "x_obs", dtype="floating", shape=(None, 2), nonempty=True)
     N = check_int(N, "N", 16)
     steps = int(check_positive(steps, "steps", integer=True))
     sigmas = list(sigma_schedule(N) if sigmas is None else sigmas)

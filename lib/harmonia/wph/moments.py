@@ -75,11 +75,11 @@ class PhaseHarmonicCov(nn.Module):
         if not isinstance(index, MomentIndex):
             raise TypeError(f"index: expected a MomentIndex, got {type(index).__name__}")
         d = index.row_shift.shape[1]
-        check_tensor(filters_hat, "filters_hat", dtype="float_or_complex", ndim=1 + d)
+        check_tensor(filters_hat, "filters_hat", dtype="float_or_complex", ndim=1 + d, nonempty=True)
         n_filters = filters_hat.shape[0]
         if index.n_fields and int(index.field_filter.max()) >= n_filters:
-            raise ValueError(f"index: refers to filter {int(index.field_filter.max())}, "
-                             f"but filters_hat has only {n_filters} filters")
+            raise ValueError(f"index: expected filter numbers below the {n_filters} filters of filters_hat, "
+                             f"got filter {int(index.field_filter.max())}")
         self.center = check_in(center, "center", ("target", "self", "none"))
         self.std_norm = bool(std_norm)
         if self.std_norm and center == "self":
