@@ -581,3 +581,16 @@ def test_cli_tree_backend_nccl_is_refused(monkeypatch, no_process_group, capsys)
         main(["--algo", "tree", "--tree", "2x2", "--backend", "nccl"])
     assert no_process_group == []
     assert "--backend: expected gloo for --algo tree" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32])
+def test_tree_rejects_an_x0_of_another_dtype_than_the_objective(dtype):
+    """The quadratic objective computes in float64: a float16/float32 x0 failed in index_put (RuntimeError); it is now
+    a ValueError naming x0, raised after the first gradient and before any state is written."""
+    obj = make_objective("quadratic", 2)
+    with pytest.raises(ValueError, match=r"^x0: expected the objective's dtype torch\.float64"):
+        run_easgd_tree(obj, torch.ones(obj.n, dtype=dtype), Tree([-1, 0, 0]), 0.1, 3)
+    # a float64 x0 still runs, and a rerun after the rejected call gives the same result
+    a = run_easgd_tree(make_objective("quadratic", 2), torch.ones(obj.n, dtype=torch.float64), Tree([-1, 0, 0]), 0.1, 3)
+    b = run_easgd_tree(obj, torch.ones(obj.n, dtype=torch.float64), Tree([-1, 0, 0]), 0.1, 3)
+    assert torch.equal(a.nodes, b.nodes)
