@@ -179,7 +179,8 @@ def pad_reflect(x: torch.Tensor, pads: Sequence[tuple[int, int]], dims: Sequence
 
 def unpad(x: torch.Tensor, starts: Sequence[int], ends: Sequence[int], dims: Sequence[int]) -> torch.Tensor:
     """Slice ``x[..., start:end, ...]`` along each of ``dims``."""
-    check_tensor(x, "x", min_ndim=1, finite=False)  # a 0-d tensor has no dimension to slice
+    if isinstance(x, torch.Tensor):  # (numpy arrays slice the same way)
+        check_tensor(x, "x", min_ndim=1, finite=False)  # a 0-d tensor has no dimension to slice
     index: list[slice] = [slice(None)] * x.ndim
     for s, e, d in zip(starts, ends, dims):
         index[d % x.ndim] = slice(s, e)

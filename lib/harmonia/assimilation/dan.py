@@ -91,8 +91,8 @@ def dan_loss(qb: Gaussian, qa: Gaussian, x: torch.Tensor) -> torch.Tensor:
     """:math:`\\mathrm{mean}_i[-\\log q^b(x_i)]+\\mathrm{mean}_i[-\\log q^a(x_i)]` for a batch x: (B, n).
 
     A loss: NaN in ``x`` propagates (as in :func:`~harmonia.nn.gaussian.gaussian_nll`)."""
-    check_tensor(x, "x", shape=tuple(qb.mean.shape), dtype="floating", finite=False,
-                 like=qb.mean)
+    # the state dimension; the rest (dtype, batch broadcasting) is Gaussian.nll's, which names x too
+    check_tensor(x, "x", shape=("...", qb.mean.shape[-1]), finite=False, like=qb.mean)
     return _dan_loss(qb, qa, x)
 
 
@@ -174,8 +174,12 @@ def evaluate_dan(dan: DAN, model: StateSpaceModel, xs: torch.Tensor, ys: torch.T
     and the per-cycle series ``mean_b``, ``mean_a`` (T, B, n) and ``scale_tril_a`` (T, B, n, n)."""
     w = dan.procoder.linear.weight
     check_tensor(xs, "xs", shape=("T", "B", dan.n), dtype="float32_64", nonempty=True, like=w)
-    # the observations enter the network: its dtype (a float64 ys would meet float32 weights)
-    check_tensor(ys, "ys", shape=(xs.shape[0], xs.shape[1], dan.p), dtype=w.dtype, like=w)
+    # the observations enter the network: a dtype its weights' dtype holds (a float64 ys meets float32 weights)
+    check_tensor(ys, "ys", shape=(xs.shape[0], xs.shape[1], dan.p),
+                 dtype=(torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.uint8, torch.int8,
+                        torch.int16, torch.int32, torch.int64), like=w)
+    if torch.promote_types(ys.dtype, w.dtype) != w.dtype:
+        raise TypeError(f"ys: expected the network's dtype {w.dtype} or one it holds, got {ys.dtype}")
     T = xs.shape[0]
     warmup = check_int(warmup, "warmup", minimum=0)
     if warmup >= T:

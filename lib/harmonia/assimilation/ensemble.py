@@ -72,6 +72,10 @@ def enkf_analysis(E: torch.Tensor, y: torch.Tensor, model: StateSpaceModel, loc:
     return E + torch.linalg.solve(S, innov.transpose(-1, -2)).transpose(-1, -2) @ PHt.transpose(-1, -2)
 
 
+_REAL_OR_INT = (torch.float16, torch.bfloat16, torch.float32, torch.float64,
+                torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+
 def letkf_analysis(E: torch.Tensor, y: torch.Tensor, model: StateSpaceModel, obs_weights: torch.Tensor) -> torch.Tensor:
     """LETKF analysis, all grid points at once. E: (..., Ne, n); y: (..., p); obs_weights: (n, p) localisation weight of
     each observation for each grid point (:math:`\\rho_{GC}` of their distance). Returns (..., Ne, n)."""
@@ -79,8 +83,11 @@ def letkf_analysis(E: torch.Tensor, y: torch.Tensor, model: StateSpaceModel, obs
     if E.shape[-2] < 2:
         raise ValueError(f"E: expected an ensemble of at least 2 members (shape (..., Ne, {model.n})), "
                          f"got shape {tuple(E.shape)}")
-    check_tensor(y, "y", shape=(*E.shape[:-2], model.p), dtype=E.dtype, like=E)
-    check_tensor(obs_weights, "obs_weights", shape=(model.n, model.p), dtype=E.dtype, like=E)
+    # y and the weights may be of any real or integer dtype that E's dtype holds (they are promoted to it)
+    check_tensor(y, "y", shape=(*E.shape[:-2], model.p), dtype=_REAL_OR_INT, like=E)
+    if torch.promote_types(y.dtype, E.dtype) != E.dtype:
+        raise TypeError(f"y: expected E's dtype {E.dtype} or one it holds, got {y.dtype}")
+    check_tensor(obs_weights, "obs_weights", shape=(model.n, model.p), dtype=(*_REAL_OR_INT, torch.bool), like=E)
     return _letkf(E, y, model, obs_weights)
 
 

@@ -57,7 +57,10 @@ def sam_gradients(grad_on_batch: Callable[[torch.Tensor], torch.Tensor], points:
 
     The points' values are not checked (one step of a loop; NaN propagates as in torch).
     """
-    check_tensor(points, "points", ndim=2, dtype="floating", finite=False, nonempty=True)
+    check_tensor(points, "points", finite=False)
+    if rho != 0 and (points.ndim == 0 or points.shape[0] == 0):  # SAM stacks one perturbation per worker
+        raise ValueError(f"points: expected one row per worker (k, n) with k >= 1 for SAM (rho > 0), "
+                         f"got shape {tuple(points.shape)}")
     g = grad_on_batch(points)
     if rho == 0:
         return g

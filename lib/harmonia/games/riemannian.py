@@ -100,7 +100,7 @@ def hessian_blocks(f: Objective, x: torch.Tensor, y: torch.Tensor, mx: Manifold,
     Euclidean Hessian of the pull-back :math:`F(\\xi_x,\\xi_y)=f(R_x(E_x\\xi_x),R_y(E_y\\xi_y))` at 0 (valid at a
     critical point, for any retraction). Also returns the gradient norm (should be ~0) and the bases."""
     check_tensor(x, "x", shape=tuple(mx.shape), dtype="float32_64")
-    check_tensor(y, "y", shape=tuple(my.shape), dtype=x.dtype, like=x)
+    check_tensor(y, "y", shape=tuple(my.shape), dtype="float32_64", like=x)
     Ex, Ey = mx.tangent_basis(x), my.tangent_basis(y)
     n, m = len(Ex), len(Ey)
 
