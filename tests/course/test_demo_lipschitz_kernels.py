@@ -121,3 +121,17 @@ def test_device_check_runs_on_cpu():
     out = demo.device_check(FAST)
     assert set(out) == {"paired Fourier Lip", "ReLU arc walk", "erf Gram derivative"}
     assert bool((out["ReLU arc walk"] <= out["paired Fourier Lip"] + 1e-12).all())
+
+
+def test_metric_widget_disables_exactly_the_controls_a_kernel_ignores():
+    """ν moves only the Matérn curve and ℓ no network curve: the widget greys the others out and says why."""
+    assert demo.metric_inactive("Matérn") == {}
+    assert set(demo.metric_inactive("Gaussian")) == {"nu"}
+    assert set(demo.metric_inactive("ReLU network")) == {"ell", "nu"}
+    for label, (_, keys) in demo.METRIC_KERNELS.items():
+        inactive = demo.metric_inactive(label)
+        for name, value in (("ell", 2.0), ("nu", 2.5)):
+            moved = demo._metric_params(label, **{"ell": 1.0, "nu": 1.5, name: value})
+            assert (moved == demo._metric_params(label, 1.0, 1.5)) is (name in inactive), (label, name)
+    with pytest.raises(ValueError, match="kernel"):
+        demo.metric_inactive("nope")

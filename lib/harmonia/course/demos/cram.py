@@ -217,8 +217,10 @@ def plot_rectangle(cx: float = 0.0, cy: float = 0.0, sx: float = 0.5, sy: float 
     axes = np.atleast_1d(axes)
     axes[0].imshow(M.numpy(), cmap="magma", vmin=0, vmax=1, extent=(0, 32, 32, 0))
     _draw_phi(axes[0], phi[0], 32, ec="cyan", lw=1, ls="--")
-    axes[0].set(title=f"mask: Δ²ΣM = {area:.3f}, 4 s_x s_y = {4 * sx * sy:.3f}", xlabel="column (pixels)",
-                ylabel="row (pixels)")
+    # how far this profile is from the sigmoid box: at sharp edges (large kappa) abs_sigmoid draws the same mask
+    gap = float((M - rect_mask(phi, 32, 32, kappa, "sigmoid_box")[0, 0]).abs().max())
+    axes[0].set(title=f"{kind} mask: Δ²ΣM = {area:.3f}, 4 s_x s_y = {4 * sx * sy:.3f}\n"
+                      f"max |M − M_sigmoid_box| = {gap:.1g}", xlabel="column (pixels)", ylabel="row (pixels)")
     if image is not None:
         axes[1].imshow((image.double().cpu()[0] * M).numpy(), cmap="gray", vmin=0, vmax=1, extent=(0, 32, 32, 0))
         axes[1].set(title="image × mask", xlabel="column (pixels)")

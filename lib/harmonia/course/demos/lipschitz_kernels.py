@@ -33,7 +33,7 @@ from harmonia.kernels import (
 
 __all__ = ["Settings", "settings", "PAIR_ROWS", "FOURIER", "METRIC_KERNELS", "pair_table", "divergence",
            "fourier_widths", "relu_widths", "quantiles", "rate_slope", "phase_sup", "phase_table", "certificate",
-           "plot_metric", "plot_AB", "plot_convergence", "plot_relu_rate", "plot_histogram", "plot_phase",
+           "plot_metric", "metric_inactive", "plot_AB", "plot_convergence", "plot_relu_rate", "plot_histogram", "plot_phase",
            "device_check"]
 
 F64 = torch.float64
@@ -225,6 +225,14 @@ def _metric_params(label: str, ell: float, nu: float) -> tuple[str, dict]:
         raise ValueError(f"kernel: expected one of {tuple(METRIC_KERNELS)}, got {label!r}")
     name, keys = METRIC_KERNELS[label]
     return name, {k: v for k, v in (("ell", ell), ("nu", nu)) if k in keys}
+
+
+def metric_inactive(kernel: str = "Matérn", ell: float = 1.0, nu: float = 1.5) -> dict[str, str]:
+    """The controls of :func:`plot_metric` that have no effect for ``kernel``, with the reason (for the widget)."""
+    _metric_params(kernel, ell, nu)
+    _, keys = METRIC_KERNELS[kernel]
+    reasons = {"ell": "the network kernels have no length scale", "nu": "only the Matérn kernel has a smoothness ν"}
+    return {k: why for k, why in reasons.items() if k not in keys}
 
 
 def plot_metric(kernel: str = "Matérn", ell: float = 1.0, nu: float = 1.5):
